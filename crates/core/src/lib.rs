@@ -1,0 +1,15 @@
+//! The report model every kubesecops scanner speaks.
+//!
+//! This crate has no I/O: it defines [`Severity`], static [`RuleMeta`] data, the
+//! [`Finding`] and [`ReportError`] records, and the versioned [`Report`] envelope that the
+//! renderers in `kubesecops-report` turn into table, JSON, SARIF and JUnit.
+
+mod finding;
+mod report;
+mod rule;
+mod severity;
+
+pub use finding::{fingerprint, Finding, Location, ObjectRef, RuleRef};
+pub use report::{sort_findings, Report, ReportError, SCHEMA_VERSION};
+pub use rule::{Category, Framework, RuleMeta};
+pub use severity::{ParseSeverityError, Severity};

@@ -1,0 +1,80 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Finding;
+
+/// Version of the JSON report layout. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// An input that could not be read, parsed or evaluated. Everything else was still processed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportError {
+    /// File (or other input) the error is about.
+    pub path: String,
+    /// 1-based line, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ReportError {
+    /// An error with a line.
+    pub fn at(path: impl Into<String>, line: Option<u32>, message: impl Into<String>) -> Self {
+        ReportError { path: path.into(), line, message: message.into() }
+    }
+}
+
+/// The envelope every command prints: `{"schemaVersion", <command's keys>, "errors"}`.
+///
+/// `findings` is present for finding-producing commands; other commands put their own
+/// keys (`results`, `paths`, `connections`, ...) into `sections`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] when written by this version.
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    /// Findings, sorted by path, line, rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<Vec<Finding>>,
+    /// Command-specific keys such as `results`.
+    #[serde(flatten)]
+    pub sections: BTreeMap<String, serde_json::Value>,
+    /// Inputs that could not be processed.
+    #[serde(default)]
+    pub errors: Vec<ReportError>,
+}
+
+impl Report {
+    /// A report of findings.
+    pub fn with_findings(mut findings: Vec<Finding>, errors: Vec<ReportError>) -> Self {
+        sort_findings(&mut findings);
+        Report { schema_version: SCHEMA_VERSION, findings: Some(findings), sections: BTreeMap::new(), errors }
+    }
+
+    /// A report with only a command-specific section.
+    pub fn with_section(key: &str, value: serde_json::Value, errors: Vec<ReportError>) -> Self {
+        let mut sections = BTreeMap::new();
+        sections.insert(key.to_string(), value);
+        Report { schema_version: SCHEMA_VERSION, findings: None, sections, errors }
+    }
+
+    /// The findings, or an empty slice.
+    pub fn findings(&self) -> &[Finding] {
+        self.findings.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Deterministic order: path, line, column, rule id, message.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.location.path, a.location.line, a.location.column, &a.rule.id, &a.message).cmp(&(
+            &b.location.path,
+            b.location.line,
+            b.location.column,
+            &b.rule.id,
+            &b.message,
+        ))
+    });
+}

@@ -1,0 +1,603 @@
+//! A YAML/JSON tree with positions, and a lenient multi-document parser.
+//!
+//! Kubernetes reads manifests with YAML 1.1 scalar rules (go-yaml v2 through
+//! `sigs.k8s.io/yaml`), so plain `yes`/`no`/`on`/`off` are booleans here too. Scalars keep
+//! their text and quoting; typing happens on access, so a quoted `"true"` stays a string
+//! exactly as the API server would see it.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+/// A 1-based line and column in the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+/// A scalar as written: its text and whether it was plain (unquoted, not a block scalar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar {
+    /// The scalar's content after unescaping.
+    pub text: String,
+    /// Plain scalars are typed (null, bool, number); quoted and block scalars are strings.
+    pub plain: bool,
+}
+
+/// One `key: value` pair of a mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The key's text (complex keys are rendered as their YAML-ish text).
+    pub key: String,
+    /// Where the key is written: the "line of the field".
+    pub key_pos: Pos,
+    /// The value.
+    pub value: Node,
+}
+
+/// The shape of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A scalar (string, number, bool or null, decided on access).
+    Scalar(Scalar),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in source order.
+    Map(Vec<Entry>),
+}
+
+/// A node of the tree with the position where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the node starts.
+    pub pos: Pos,
+    /// What it is.
+    pub value: Value,
+}
+
+static EMPTY_SEQ: [Node; 0] = [];
+static EMPTY_MAP: [Entry; 0] = [];
+
+impl Node {
+    /// A plain null scalar at `pos`.
+    pub fn null(pos: Pos) -> Node {
+        Node { pos, value: Value::Scalar(Scalar { text: String::new(), plain: true }) }
+    }
+
+    /// The entry for `key` when this is a mapping.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|e| e.key == key),
+            _ => None,
+        }
+    }
+
+    /// The value for `key` when this is a mapping; `None` for absent keys and explicit nulls.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.value).filter(|n| !n.is_null())
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// Where the key `key` is written, or else where this node starts.
+    pub fn key_pos(&self, key: &str) -> Pos {
+        self.entry(key).map_or(self.pos, |e| e.key_pos)
+    }
+
+    /// The mapping's entries (empty for other nodes).
+    pub fn entries(&self) -> &[Entry] {
+        match &self.value {
+            Value::Map(entries) => entries,
+            _ => &EMPTY_MAP,
+        }
+    }
+
+    /// The sequence's items (empty for other nodes).
+    pub fn items(&self) -> &[Node] {
+        match &self.value {
+            Value::Seq(items) => items,
+            _ => &EMPTY_SEQ,
+        }
+    }
+
+    /// True for a mapping.
+    pub fn is_map(&self) -> bool {
+        matches!(self.value, Value::Map(_))
+    }
+
+    /// True for a sequence.
+    pub fn is_seq(&self) -> bool {
+        matches!(self.value, Value::Seq(_))
+    }
+
+    /// True for a plain `null`, `~` or empty scalar.
+    pub fn is_null(&self) -> bool {
+        match &self.value {
+            Value::Scalar(s) => s.plain && is_null_text(&s.text),
+            _ => false,
+        }
+    }
+
+    /// The scalar's text for any non-null scalar (numbers and bools included, as written).
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s) if !(s.plain && is_null_text(&s.text)) => Some(&s.text),
+            _ => None,
+        }
+    }
+
+    /// The scalar as a string only when YAML types it as a string (quoted, or plain and not
+    /// a null, bool or number).
+    pub fn as_string(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar(s) if !s.plain => Some(&s.text),
+            Value::Scalar(s) => match resolve_plain(&s.text) {
+                Plain::Str => Some(&s.text),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A plain boolean scalar (YAML 1.1 forms included, as Kubernetes reads them).
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.value {
+            Value::Scalar(s) if s.plain => match resolve_plain(&s.text) {
+                Plain::Bool(b) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A plain integer scalar.
+    pub fn as_i64(&self) -> Option<i64> {
+        match &self.value {
+            Value::Scalar(s) if s.plain => match resolve_plain(&s.text) {
+                Plain::Int(i) => Some(i),
+                Plain::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(f as i64),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The tree as JSON, with YAML typing applied (for policies and snapshots).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Scalar(s) if !s.plain => J::String(s.text.clone()),
+            Value::Scalar(s) => match resolve_plain(&s.text) {
+                Plain::Null => J::Null,
+                Plain::Bool(b) => J::Bool(b),
+                Plain::Int(i) => J::from(i),
+                Plain::Float(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+                Plain::Str => J::String(s.text.clone()),
+            },
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => {
+                J::Object(entries.iter().map(|e| (e.key.clone(), e.value.to_json())).collect())
+            }
+        }
+    }
+
+    /// Number of nodes in this tree (this one included).
+    pub fn node_count(&self) -> usize {
+        1 + match &self.value {
+            Value::Scalar(_) => 0,
+            Value::Seq(items) => items.iter().map(Node::node_count).sum(),
+            Value::Map(entries) => entries.iter().map(|e| e.value.node_count()).sum(),
+        }
+    }
+}
+
+fn is_null_text(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+enum Plain {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str,
+}
+
+/// YAML 1.1 resolution of a plain scalar, as go-yaml v2 does it.
+fn resolve_plain(text: &str) -> Plain {
+    if is_null_text(text) {
+        return Plain::Null;
+    }
+    match text {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Plain::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Plain::Bool(false)
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Plain::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Plain::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Plain::Float(f64::NAN),
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return Plain::Str;
+    }
+    let cleaned: String = text.chars().filter(|&c| c != '_').collect();
+    let (neg, digits) = match cleaned.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, cleaned.strip_prefix('+').unwrap_or(&cleaned)),
+    };
+    let int = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()
+    } else if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit()) {
+        i64::from_str_radix(digits, 8).ok()
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()
+    } else {
+        None
+    };
+    if let Some(i) = int {
+        return Plain::Int(if neg { -i } else { i });
+    }
+    let looks_float = digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+    match (looks_float, cleaned.parse::<f64>()) {
+        (true, Ok(f)) => Plain::Float(f),
+        _ => Plain::Str,
+    }
+}
+
+/// One document of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The root node; `None` for an empty document (only comments or whitespace).
+    pub root: Option<Node>,
+    /// Line where the document starts.
+    pub line: u32,
+}
+
+/// A document that could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct ParseError {
+    /// 1-based line of the problem.
+    pub line: u32,
+    /// 1-based column of the problem.
+    pub column: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Deepest nesting accepted; deeper documents are rejected rather than risking the stack.
+pub const MAX_DEPTH: usize = 256;
+/// Most nodes one document may expand to through aliases (guards against "billion laughs").
+pub const MAX_NODES: usize = 1_000_000;
+
+/// Parses a YAML (or JSON) stream into documents. Each document is parsed on its own, so an
+/// error in one is reported for that document and every other document is still returned.
+pub fn parse_documents(text: &str) -> Vec<Result<Document, ParseError>> {
+    split_documents(text)
+        .into_iter()
+        .map(|chunk| parse_one(chunk.text, chunk.first_line))
+        .filter(|doc| !matches!(doc, Ok(Document { root: None, .. })))
+        .collect()
+}
+
+struct Chunk<'a> {
+    text: &'a str,
+    first_line: u32,
+}
+
+/// Splits a stream at `---` and `...` markers in column 0. A marker cannot occur in column 0
+/// inside a block scalar, and inside a quoted scalar it is an error anyway, so a textual
+/// split gives the same documents while isolating errors.
+fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1u32;
+    let mut offset = 0usize;
+    let mut line_no = 1u32;
+    let mut in_directives = false;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let is_start = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
+        let is_end = bare == "..." || bare.starts_with("... ") || bare.starts_with("...\t");
+        if is_start && !in_directives && offset > start {
+            chunks.push(Chunk { text: &text[start..offset], first_line: start_line });
+            start = offset;
+            start_line = line_no;
+        }
+        if is_start {
+            in_directives = false;
+        } else if bare.starts_with('%') && offset == start {
+            in_directives = true;
+        }
+        offset += line.len();
+        line_no += 1;
+        if is_end {
+            chunks.push(Chunk { text: &text[start..offset], first_line: start_line });
+            start = offset;
+            start_line = line_no;
+        }
+    }
+    if start < text.len() {
+        chunks.push(Chunk { text: &text[start..], first_line: start_line });
+    }
+    chunks
+}
+
+enum Frame {
+    Seq { node_pos: Pos, anchor: usize, items: Vec<Node> },
+    Map { node_pos: Pos, anchor: usize, entries: Vec<Entry>, pending_key: Option<(String, Pos)> },
+}
+
+struct Builder {
+    first_line: u32,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    root: Option<Node>,
+}
+
+impl Builder {
+    fn pos(&self, span: &Span) -> Pos {
+        Pos {
+            line: (span.start.line() as u32).saturating_add(self.first_line - 1),
+            column: span.start.col() as u32 + 1,
+        }
+    }
+
+    fn error(&self, span: &Span, message: impl Into<String>) -> ParseError {
+        let pos = self.pos(span);
+        ParseError { line: pos.line, column: pos.column, message: message.into() }
+    }
+
+    /// Places a finished node into its parent (or as the root).
+    fn push(&mut self, node: Node, span: &Span) -> Result<(), ParseError> {
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(node);
+            return Ok(());
+        };
+        match frame {
+            Frame::Seq { items, .. } => items.push(node),
+            Frame::Map { entries, pending_key, .. } => match pending_key.take() {
+                None => {
+                    let key = match &node.value {
+                        Value::Scalar(s) => s.text.clone(),
+                        _ => serde_json::to_string(&node.to_json()).unwrap_or_default(),
+                    };
+                    *pending_key = Some((key, node.pos));
+                }
+                Some((key, key_pos)) => {
+                    if key != "<<" && entries.iter().any(|e| e.key == key) {
+                        return Err(self.error(span, format!("duplicate mapping key {key:?}")));
+                    }
+                    entries.push(Entry { key, key_pos, value: node });
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, n: usize, span: &Span) -> Result<(), ParseError> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(self.error(span, format!("document expands to more than {MAX_NODES} nodes (alias bomb?)")));
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
+        match event {
+            Event::Scalar(text, style, anchor, _tag) => {
+                self.count(1, &span)?;
+                let node = Node {
+                    pos: self.pos(&span),
+                    value: Value::Scalar(Scalar {
+                        text: text.into_owned(),
+                        plain: matches!(style, ScalarStyle::Plain),
+                    }),
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node, &span)?;
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.count(1, &span)?;
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(self.error(&span, format!("nesting deeper than {MAX_DEPTH} levels")));
+                }
+                let node_pos = self.pos(&span);
+                self.stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq { node_pos, anchor, items: Vec::new() }
+                } else {
+                    Frame::Map { node_pos, anchor, entries: Vec::new(), pending_key: None }
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq { node_pos, anchor, items }) => {
+                        (Node { pos: node_pos, value: Value::Seq(items) }, anchor)
+                    }
+                    Some(Frame::Map { node_pos, anchor, entries, .. }) => {
+                        (Node { pos: node_pos, value: Value::Map(apply_merge_keys(entries)) }, anchor)
+                    }
+                    None => return Err(self.error(&span, "unbalanced collection end")),
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node, &span)?;
+            }
+            Event::Alias(id) => {
+                let Some(target) = self.anchors.get(&id) else {
+                    return Err(self.error(&span, "alias to an unknown anchor"));
+                };
+                let mut node = target.clone();
+                self.count(node.node_count(), &span)?;
+                node.pos = self.pos(&span);
+                self.push(node, &span)?;
+            }
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_)
+            | Event::DocumentEnd
+            | Event::Nothing => {}
+        }
+        Ok(())
+    }
+}
+
+/// Resolves `<<` merge keys: entries of the merged mapping(s) that the mapping does not set.
+fn apply_merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
+    if !entries.iter().any(|e| e.key == "<<") {
+        return entries;
+    }
+    let mut own: Vec<Entry> = Vec::with_capacity(entries.len());
+    let mut merged: Vec<Entry> = Vec::new();
+    for entry in entries {
+        if entry.key != "<<" {
+            own.push(entry);
+            continue;
+        }
+        let sources: Vec<Node> = match entry.value.value {
+            Value::Map(_) => vec![entry.value],
+            Value::Seq(items) => items,
+            Value::Scalar(_) => vec![],
+        };
+        for source in sources {
+            if let Value::Map(src) = source.value {
+                for e in src {
+                    if !merged.iter().any(|m| m.key == e.key) {
+                        merged.push(e);
+                    }
+                }
+            }
+        }
+    }
+    for m in merged {
+        if !own.iter().any(|e| e.key == m.key) {
+            own.push(m);
+        }
+    }
+    own
+}
+
+fn parse_one(text: &str, first_line: u32) -> Result<Document, ParseError> {
+    let mut builder =
+        Builder { first_line, stack: Vec::new(), anchors: HashMap::new(), nodes: 0, root: None };
+    let mut parser = Parser::new_from_str(text);
+    let mut documents = 0;
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e: ScanError| ParseError {
+            line: (e.marker().line() as u32).saturating_add(first_line - 1),
+            column: e.marker().col() as u32 + 1,
+            message: e.info().to_string(),
+        })?;
+        if let Event::DocumentStart(_) = event {
+            documents += 1;
+            if documents > 1 {
+                return Err(builder.error(&span, "unexpected second document in one chunk"));
+            }
+        }
+        builder.on_event(event, span)?;
+    }
+    let root = builder.root.filter(|root| !root.is_null());
+    Ok(Document { root, line: first_line })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        let mut docs = parse_documents(text);
+        assert_eq!(docs.len(), 1, "{docs:?}");
+        docs.remove(0).unwrap().root.unwrap()
+    }
+
+    #[test]
+    fn positions_are_one_based_and_keys_are_tracked() {
+        let root = one("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: x\n");
+        assert_eq!(root.pos, Pos { line: 1, column: 1 });
+        let c = &root.path(&["spec", "containers"]).unwrap().items()[0];
+        assert_eq!(c.pos.line, 5);
+        assert_eq!(c.key_pos("image"), Pos { line: 6, column: 5 });
+    }
+
+    #[test]
+    fn scalars_are_typed_on_access() {
+        let root = one("a: true\nb: \"true\"\nc: 0755\nd: yes\ne: ~\nf: 1.5\ng: text\n");
+        assert_eq!(root.get("a").unwrap().as_bool(), Some(true));
+        assert_eq!(root.get("b").unwrap().as_bool(), None);
+        assert_eq!(root.get("b").unwrap().as_string(), Some("true"));
+        assert_eq!(root.get("c").unwrap().as_i64(), Some(0o755));
+        assert_eq!(root.get("d").unwrap().as_bool(), Some(true));
+        assert!(root.get("e").is_none());
+        assert!(root.entry("e").unwrap().value.is_null());
+        assert_eq!(root.get("f").unwrap().to_json(), serde_json::json!(1.5));
+        assert_eq!(root.get("g").unwrap().as_string(), Some("text"));
+    }
+
+    #[test]
+    fn a_broken_document_does_not_hide_the_others() {
+        let docs = parse_documents("a: 1\n---\nb: [1, 2\nc: 3\n---\nd: 4\n");
+        assert_eq!(docs.len(), 3);
+        assert!(docs[0].is_ok());
+        let err = docs[1].as_ref().unwrap_err();
+        assert!(err.line >= 3, "{err:?}");
+        let last = docs[2].as_ref().unwrap();
+        assert_eq!(last.root.as_ref().unwrap().entries()[0].key_pos.line, 6);
+    }
+
+    #[test]
+    fn json_and_flow_style_parse() {
+        let root = one("{\n  \"kind\": \"Pod\",\n  \"spec\": {\"hostPID\": true}\n}\n");
+        assert_eq!(root.path(&["spec", "hostPID"]).unwrap().as_bool(), Some(true));
+        assert_eq!(root.key_pos("spec").line, 3);
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let root = one("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n");
+        let d = root.get("derived").unwrap();
+        assert_eq!(d.get("x").unwrap().as_i64(), Some(1));
+        assert_eq!(d.get("y").unwrap().as_i64(), Some(3));
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_errors() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..9 {
+            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        assert!(parse_documents(&bomb)[0].as_ref().unwrap_err().message.contains("alias"));
+        let deep = "[".repeat(10_000);
+        assert!(parse_documents(&deep)[0].is_err());
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse_documents("a: 1\na: 2\n").remove(0).unwrap_err();
+        assert!(err.message.contains("duplicate"), "{err}");
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn empty_documents_are_dropped() {
+        assert!(parse_documents("# only a comment\n---\n---\n").is_empty());
+        assert_eq!(parse_documents("---\na: 1\n...\n---\nb: 2\n").len(), 2);
+    }
+}
