@@ -1,0 +1,488 @@
+//! SARIF 2.1.0: one run whose results GitHub code scanning (and other SARIF viewers) can
+//! place at their file and line.
+//!
+//! - Every rule id used gets a `tool.driver.rules[]` entry (sorted by id); results point at
+//!   it with `ruleIndex`. With a rule lookup the entry carries the rule's title, docs,
+//!   default level, tags and the `security-severity` score GitHub ranks alerts by.
+//! - File paths become relative URIs with forward slashes (`-` becomes `stdin`); live
+//!   objects (`cluster://...`) get a logical location instead of a file.
+//! - Report errors become `invocations[0].toolExecutionNotifications`.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use kubesecops_core::{Finding, ObjectRef, Report, ReportError, RuleMeta, RuleRef, Severity};
+use serde::Serialize;
+
+use crate::RenderConfig;
+
+const SARIF_SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const SARIF_VERSION: &str = "2.1.0";
+const TOOL_NAME: &str = "kubesecops";
+/// Key of the fingerprint in `partialFingerprints`; bump the version if the hash changes.
+const FINGERPRINT_KEY: &str = "kubesecopsFingerprint/v1";
+/// Prefix of live-object paths, which are not files.
+const CLUSTER_SCHEME: &str = "cluster://";
+
+/// Writes the SARIF log of `report` as pretty JSON followed by a newline.
+pub(crate) fn render(report: &Report, config: &RenderConfig<'_>, out: &mut dyn io::Write) -> io::Result<()> {
+    let log = build_log(report, config);
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    out.write_all(b"\n")
+}
+
+fn build_log<'r>(report: &'r Report, config: &RenderConfig<'r>) -> Log<'r> {
+    let findings = report.findings();
+    let used = used_rules(findings);
+    let rule_index: BTreeMap<&str, usize> = used.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+    let rules = used.values().map(|rule| describe_rule(rule, config.rule_meta(&rule.rule.id))).collect();
+    let results =
+        findings.iter().map(|finding| result(finding, rule_index[finding.rule.id.as_str()])).collect();
+
+    Log {
+        schema: SARIF_SCHEMA,
+        version: SARIF_VERSION,
+        runs: [Run {
+            tool: Tool {
+                driver: Driver {
+                    name: TOOL_NAME,
+                    version: config.tool_version,
+                    information_uri: config.information_uri,
+                    rules,
+                },
+            },
+            invocations: [Invocation {
+                execution_successful: report.errors.is_empty(),
+                tool_execution_notifications: report.errors.iter().map(notification).collect(),
+            }],
+            column_kind: "unicodeCodePoints",
+            results,
+        }],
+    }
+}
+
+/// A rule as its findings show it, and the highest severity it was reported with.
+struct UsedRule<'r> {
+    rule: &'r RuleRef,
+    max_severity: Severity,
+}
+
+/// The distinct rules of `findings`, by id.
+fn used_rules(findings: &[Finding]) -> BTreeMap<&str, UsedRule<'_>> {
+    let mut used: BTreeMap<&str, UsedRule<'_>> = BTreeMap::new();
+    for finding in findings {
+        used.entry(&finding.rule.id)
+            .and_modify(|rule| rule.max_severity = rule.max_severity.max(finding.severity))
+            .or_insert(UsedRule { rule: &finding.rule, max_severity: finding.severity });
+    }
+    used
+}
+
+fn describe_rule<'r>(used: &UsedRule<'r>, meta: Option<&'static RuleMeta>) -> ReportingDescriptor<'r> {
+    let rule = used.rule;
+    let Some(meta) = meta else {
+        // A rule without static metadata (a Rego policy, or no lookup): say what the
+        // findings say, and rank it by the worst finding.
+        let title = (!rule.title.is_empty()).then_some(rule.title.as_str());
+        return ReportingDescriptor {
+            id: &rule.id,
+            name: title.map(identifier_name),
+            short_description: title.map(|title| MultiformatMessage::text(title.to_string())),
+            full_description: None,
+            help: None,
+            default_configuration: Configuration { level: level(used.max_severity) },
+            properties: RuleProperties {
+                tags: vec!["security".to_string()],
+                security_severity: security_severity(used.max_severity),
+                aliases: rule.aliases.clone(),
+            },
+        };
+    };
+
+    let doc = doc_markdown(meta.doc);
+    let summary = first_paragraph(&doc);
+    let mut identifiers = Vec::new();
+    if !meta.aliases.is_empty() {
+        identifiers.push(format!("Aliases: {}.", meta.aliases.join(", ")));
+    }
+    if !meta.frameworks.is_empty() {
+        let labels: Vec<String> = meta.frameworks.iter().map(|f| f.label()).collect();
+        identifiers.push(format!("Frameworks: {}.", labels.join(", ")));
+    }
+    let help = if doc.is_empty() && identifiers.is_empty() {
+        None
+    } else {
+        // Markdown needs two trailing spaces for a line break.
+        let text = join_non_empty(&[&doc, &identifiers.join("\n")]);
+        let markdown = join_non_empty(&[&doc, &identifiers.join("  \n")]);
+        Some(MultiformatMessage { text, markdown: Some(markdown) })
+    };
+
+    let mut tags = vec!["security".to_string(), meta.category.as_str().to_string()];
+    for framework in meta.frameworks {
+        let label = framework.label();
+        if !tags.contains(&label) {
+            tags.push(label);
+        }
+    }
+
+    ReportingDescriptor {
+        id: &rule.id,
+        name: Some(identifier_name(meta.title)),
+        short_description: Some(MultiformatMessage::text(meta.title.to_string())),
+        full_description: summary.map(MultiformatMessage::text),
+        help,
+        default_configuration: Configuration { level: level(meta.severity) },
+        properties: RuleProperties {
+            tags,
+            security_severity: security_severity(meta.severity),
+            aliases: meta.aliases.iter().map(|alias| alias.to_string()).collect(),
+        },
+    }
+}
+
+fn result(finding: &Finding, rule_index: usize) -> SarifResult<'_> {
+    let path = &finding.location.path;
+    SarifResult {
+        rule_id: &finding.rule.id,
+        rule_index,
+        level: level(finding.severity),
+        message: Message { text: &finding.message },
+        locations: vec![location(
+            path,
+            finding.location.line,
+            finding.location.column,
+            finding.object.as_deref(),
+        )],
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, finding.fingerprint.as_str())]),
+        properties: ResultProperties { severity: finding.severity, object: finding.object.as_deref() },
+    }
+}
+
+fn notification(error: &ReportError) -> Notification<'_> {
+    let locations =
+        if error.path.is_empty() { Vec::new() } else { vec![location(&error.path, error.line, None, None)] };
+    Notification { level: "error", message: Message { text: &error.message }, locations }
+}
+
+/// A file position, or a logical location for live objects.
+fn location(path: &str, line: Option<u32>, column: Option<u32>, object: Option<&ObjectRef>) -> Location {
+    if path.starts_with(CLUSTER_SCHEME) {
+        let fully_qualified_name = match object {
+            Some(object) => format!("{}/{}", path.trim_end_matches('/'), object.display()),
+            None => path.to_string(),
+        };
+        return Location {
+            physical_location: None,
+            logical_locations: vec![LogicalLocation {
+                name: object.map(|object| object.name.clone()),
+                fully_qualified_name,
+                kind: "resource",
+            }],
+        };
+    }
+    // SARIF lines and columns start at 1; a 0 would make the log invalid.
+    let line = line.filter(|&line| line > 0);
+    let region =
+        line.map(|start_line| Region { start_line, start_column: column.filter(|&column| column > 0) });
+    Location {
+        physical_location: Some(PhysicalLocation {
+            artifact_location: ArtifactLocation { uri: artifact_uri(path) },
+            region,
+        }),
+        logical_locations: Vec::new(),
+    }
+}
+
+/// SARIF `level` of a severity.
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "note",
+    }
+}
+
+/// The score GitHub code scanning reads from `properties.security-severity`: it shows
+/// over 9.0 as critical, 7.0 to 8.9 as high, 4.0 to 6.9 as medium and below as low.
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "2.0",
+    }
+}
+
+/// The URI of a file path as given: relative paths stay relative (forward slashes, no
+/// leading `./`), absolute paths become `file:` URIs, `-` (stdin) becomes `stdin`.
+/// Characters a URI cannot hold are percent-encoded.
+fn artifact_uri(path: &str) -> String {
+    if path == "-" {
+        return "stdin".to_string();
+    }
+    let path = path.replace('\\', "/");
+    let mut relative = path.as_str();
+    while let Some(rest) = relative.strip_prefix("./") {
+        relative = rest.trim_start_matches('/');
+    }
+    let bytes = path.as_bytes();
+    if path.starts_with('/') {
+        format!("file://{}", percent_encode(&path, true))
+    } else if bytes.len() >= 3 && bytes[0].is_ascii_alphabetic() && &bytes[1..3] == b":/" {
+        // A Windows drive path (`C:\dir\file.yaml`).
+        format!("file:///{}", percent_encode(&path, true))
+    } else {
+        // `:` is encoded in relative paths: in the first segment it would read as a scheme.
+        percent_encode(relative, false)
+    }
+}
+
+/// `text` with every byte outside the URI's unreserved set, `/`, `@` and the sub-delimiters
+/// written as `%XX`; `:` is kept only when `keep_colon`.
+fn percent_encode(text: &str, keep_colon: bool) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        let keep = byte.is_ascii_alphanumeric()
+            || b"-._~/@!$&'()*+,;=".contains(&byte)
+            || (keep_colon && byte == b':');
+        if keep {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// A rule's doc comment as Markdown: the one space each `///` line keeps is removed.
+fn doc_markdown(doc: &str) -> String {
+    let lines: Vec<&str> = doc.lines().map(|line| line.strip_prefix(' ').unwrap_or(line)).collect();
+    lines.join("\n").trim().to_string()
+}
+
+/// The first paragraph of Markdown that is not a heading, on one line.
+fn first_paragraph(markdown: &str) -> Option<String> {
+    markdown
+        .split("\n\n")
+        .map(|block| block.lines().filter(|line| !line.trim_start().starts_with('#')).collect::<Vec<_>>())
+        .find(|lines| lines.iter().any(|line| !line.trim().is_empty()))
+        .map(|lines| lines.iter().map(|line| line.trim()).collect::<Vec<_>>().join(" ").trim().to_string())
+}
+
+/// The parts that are not empty, as paragraphs.
+fn join_non_empty(parts: &[&str]) -> String {
+    parts.iter().filter(|part| !part.is_empty()).copied().collect::<Vec<_>>().join("\n\n")
+}
+
+/// `Privileged container` → `PrivilegedContainer`: SARIF's `name` is an identifier-like
+/// form of the title.
+fn identifier_name(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+            first + chars.as_str()
+        })
+        .collect()
+}
+
+// The subset of the SARIF 2.1.0 object model this renderer writes.
+
+#[derive(Serialize)]
+struct Log<'r> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'r>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'r> {
+    tool: Tool<'r>,
+    invocations: [Invocation<'r>; 1],
+    column_kind: &'static str,
+    results: Vec<SarifResult<'r>>,
+}
+
+#[derive(Serialize)]
+struct Tool<'r> {
+    driver: Driver<'r>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'r> {
+    name: &'static str,
+    version: &'r str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    information_uri: Option<&'r str>,
+    rules: Vec<ReportingDescriptor<'r>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportingDescriptor<'r> {
+    id: &'r str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    short_description: Option<MultiformatMessage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_description: Option<MultiformatMessage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<MultiformatMessage>,
+    default_configuration: Configuration,
+    properties: RuleProperties,
+}
+
+#[derive(Serialize)]
+struct MultiformatMessage {
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    markdown: Option<String>,
+}
+
+impl MultiformatMessage {
+    fn text(text: String) -> Self {
+        MultiformatMessage { text, markdown: None }
+    }
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    tags: Vec<String>,
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    aliases: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'r> {
+    execution_successful: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_execution_notifications: Vec<Notification<'r>>,
+}
+
+#[derive(Serialize)]
+struct Notification<'r> {
+    level: &'static str,
+    message: Message<'r>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<Location>,
+}
+
+#[derive(Serialize)]
+struct Message<'r> {
+    text: &'r str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'r> {
+    rule_id: &'r str,
+    rule_index: usize,
+    level: &'static str,
+    message: Message<'r>,
+    locations: Vec<Location>,
+    partial_fingerprints: BTreeMap<&'static str, &'r str>,
+    properties: ResultProperties<'r>,
+}
+
+#[derive(Serialize)]
+struct ResultProperties<'r> {
+    severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object: Option<&'r ObjectRef>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logical_locations: Vec<LogicalLocation>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_column: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_slashed_and_encoded() {
+        assert_eq!(artifact_uri("deploy/web.yaml"), "deploy/web.yaml");
+        assert_eq!(artifact_uri("./deploy/web.yaml"), "deploy/web.yaml");
+        assert_eq!(artifact_uri(".//./deploy/web.yaml"), "deploy/web.yaml");
+        assert_eq!(artifact_uri("deploy\\web.yaml"), "deploy/web.yaml");
+        assert_eq!(artifact_uri("-"), "stdin");
+        assert_eq!(artifact_uri("my charts/a%b#c?.yaml"), "my%20charts/a%25b%23c%3F.yaml");
+        assert_eq!(artifact_uri("c:web.yaml"), "c%3Aweb.yaml");
+        assert_eq!(artifact_uri("dir/ünï.yaml"), "dir/%C3%BCn%C3%AF.yaml");
+        assert_eq!(artifact_uri("/srv/k8s/web.yaml"), "file:///srv/k8s/web.yaml");
+        assert_eq!(artifact_uri("C:\\k8s\\web.yaml"), "file:///C:/k8s/web.yaml");
+        assert_eq!(artifact_uri("../base/web.yaml"), "../base/web.yaml");
+    }
+
+    #[test]
+    fn levels_and_scores_follow_severity() {
+        assert_eq!(Severity::ALL.map(level), ["note", "warning", "error", "error"]);
+        let scores = Severity::ALL.map(|s| security_severity(s).parse::<f32>().unwrap());
+        // GitHub's bands: low < 4.0 <= medium < 7.0 <= high < 9.0 < critical.
+        assert!(scores[0] < 4.0 && (4.0..7.0).contains(&scores[1]));
+        assert!((7.0..9.0).contains(&scores[2]) && scores[3] > 9.0);
+    }
+
+    #[test]
+    fn identifier_names_and_paragraphs() {
+        assert_eq!(identifier_name("Privileged container"), "PrivilegedContainer");
+        assert_eq!(identifier_name("hostPath volume (read-write)"), "HostPathVolumeReadWrite");
+        let doc = " ## What it checks\n Containers whose\n `privileged` is set.\n\n ## Why\n Because.\n";
+        assert_eq!(
+            first_paragraph(&doc_markdown(doc)).as_deref(),
+            Some("Containers whose `privileged` is set.")
+        );
+        assert_eq!(first_paragraph("## Only a heading"), None);
+    }
+}
