@@ -23,10 +23,13 @@ pub struct NamespaceRecord {
 /// A workload: anything with a pod template.
 #[derive(Debug, Clone)]
 pub struct WorkloadRecord {
-    /// Effective namespace (`default` when not set).
+    /// Effective namespace (`default` when not set). Whether the object wrote it is
+    /// `object.namespace` being non-empty.
     pub namespace: String,
     /// Pod labels (template labels for controllers).
     pub labels: Vec<(String, String)>,
+    /// `hostNetwork: true`: the pod shares the node's network, where NetworkPolicies do not apply.
+    pub host_network: bool,
     /// Where the pod template's spec is.
     pub location: Location,
     /// The workload object.
@@ -44,11 +47,61 @@ pub struct PeerRecord {
     pub selects_pods: bool,
 }
 
+/// One entry of a NetworkPolicy rule's `ports`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortRecord {
+    /// `protocol` (`TCP` when not set).
+    pub protocol: String,
+    /// `port` as written: a number, a named port, or `None` for every port of the protocol.
+    pub port: Option<String>,
+    /// `endPort`, the inclusive end of a numeric port range.
+    pub end_port: Option<i64>,
+}
+
+impl PortRecord {
+    /// Whether this entry admits `protocol`/`number`. A named port never matches: names
+    /// resolve against the destination pod's container ports, which a plain address has none of.
+    pub fn admits(&self, protocol: &str, number: i64) -> bool {
+        if !self.protocol.eq_ignore_ascii_case(protocol) {
+            return false;
+        }
+        match self.port.as_deref() {
+            None => true,
+            Some(text) => match text.parse::<i64>() {
+                Ok(start) => {
+                    number == start || self.end_port.is_some_and(|end| (start..=end).contains(&number))
+                }
+                Err(_) => false,
+            },
+        }
+    }
+}
+
 /// One ingress or egress rule of a NetworkPolicy.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyRuleRecord {
     /// Peers (`from` / `to`); empty means every peer.
     pub peers: Vec<PeerRecord>,
+    /// Ports; empty means every port.
+    pub ports: Vec<PortRecord>,
+}
+
+impl PolicyRuleRecord {
+    /// Whether the rule admits any peer on any port: no peers and no ports, or an `ipBlock`
+    /// of the whole address space without exceptions and no ports.
+    pub fn allows_everything(&self) -> bool {
+        let every_peer = self.peers.is_empty()
+            || self
+                .peers
+                .iter()
+                .any(|p| matches!(p.cidr.as_deref(), Some("0.0.0.0/0" | "::/0")) && p.except.is_empty());
+        every_peer && self.ports.is_empty()
+    }
+
+    /// Whether the rule admits `protocol`/`number` on some port entry (or has no port list).
+    pub fn admits_port(&self, protocol: &str, number: i64) -> bool {
+        self.ports.is_empty() || self.ports.iter().any(|p| p.admits(protocol, number))
+    }
 }
 
 /// A NetworkPolicy, reduced to what coverage rules need.
@@ -70,6 +123,17 @@ pub struct NetworkPolicyRecord {
     pub location: Location,
     /// The NetworkPolicy object.
     pub object: Arc<ObjectRef>,
+}
+
+impl NetworkPolicyRecord {
+    /// Whether the policy isolates every pod of its namespace for ingress (`egress` false) or
+    /// egress (`egress` true) without a rule that lets everything back in: the "default deny"
+    /// shape, also when it allows a few narrow exceptions such as DNS.
+    pub fn is_default_deny(&self, egress: bool) -> bool {
+        let (applies, rules) =
+            if egress { (self.egress, &self.egress_rules) } else { (self.ingress, &self.ingress_rules) };
+        applies && self.pod_selector.is_empty() && !rules.iter().any(PolicyRuleRecord::allows_everything)
+    }
 }
 
 /// Everything cross-object rules look at.
@@ -110,8 +174,22 @@ fn peers(rule: &Node, field: &str) -> Vec<PeerRecord> {
                     .iter()
                     .filter_map(|e| e.as_str().map(str::to_string))
                     .collect(),
-                selects_pods: peer.entry("podSelector").is_some() || peer.entry("namespaceSelector").is_some(),
+                selects_pods: peer.entry("podSelector").is_some()
+                    || peer.entry("namespaceSelector").is_some(),
             }
+        })
+        .collect()
+}
+
+fn ports(rule: &Node) -> Vec<PortRecord> {
+    rule.get("ports")
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .map(|entry| PortRecord {
+            protocol: entry.get("protocol").and_then(Node::as_str).unwrap_or("TCP").to_string(),
+            port: entry.get("port").and_then(Node::as_str).map(str::to_string),
+            end_port: entry.get("endPort").and_then(Node::as_i64),
         })
         .collect()
 }
@@ -143,7 +221,8 @@ impl Index {
                 .iter()
                 .filter_map(Node::as_str)
                 .collect();
-            let has_egress_rules = spec.and_then(|s| s.get("egress")).is_some();
+            // Without policyTypes, Egress applies only when the egress list has rules.
+            let has_egress_rules = spec.and_then(|s| s.get("egress")).is_some_and(|e| !e.items().is_empty());
             let (ingress, egress) = if types.is_empty() {
                 (true, has_egress_rules)
             } else {
@@ -154,7 +233,7 @@ impl Index {
                     .map(Node::items)
                     .unwrap_or_default()
                     .iter()
-                    .map(|r| PolicyRuleRecord { peers: peers(r, peer_field) })
+                    .map(|r| PolicyRuleRecord { peers: peers(r, peer_field), ports: ports(r) })
                     .collect()
             };
             self.network_policies.push(NetworkPolicyRecord {
@@ -172,6 +251,7 @@ impl Index {
             self.workloads.push(WorkloadRecord {
                 namespace: effective_namespace(obj),
                 labels: template.labels().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                host_network: template.get("hostNetwork").and_then(Node::as_bool) == Some(true),
                 location: obj.location(template.spec.pos),
                 object: Arc::clone(&obj.meta),
             });
@@ -191,9 +271,67 @@ impl Index {
         &'a self,
         workload: &'a WorkloadRecord,
     ) -> impl Iterator<Item = &'a NetworkPolicyRecord> + 'a {
-        let labels: Vec<(&str, &str)> = workload.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let labels: Vec<(&str, &str)> =
+            workload.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         self.network_policies
             .iter()
             .filter(move |p| p.namespace == workload.namespace && p.pod_selector.matches(&labels))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kubesecops_k8s::loader::load_text;
+
+    use super::*;
+
+    fn index(text: &str) -> Index {
+        let loaded = load_text(Arc::from("t.yaml"), text);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let mut index = Index::default();
+        loaded.objects.iter().for_each(|o| index.add(o));
+        index
+    }
+
+    #[test]
+    fn policy_types_default_like_the_api_server() {
+        let idx = index(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: n}\n\
+             spec: {podSelector: {}, egress: []}\n---\n\
+             apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: n}\n\
+             spec:\n  podSelector: {}\n  egress:\n  - ports: [{protocol: UDP, port: 53}, {port: 8000, endPort: 8100}]\n",
+        );
+        let [a, b] = &idx.network_policies[..] else { panic!("two policies") };
+        assert!(a.ingress && !a.egress, "an empty egress list does not make an egress policy");
+        assert!(a.is_default_deny(false) && !a.is_default_deny(true));
+        assert!(b.ingress && b.egress);
+        assert!(b.is_default_deny(true), "a DNS exception keeps the default deny");
+        let rule = &b.egress_rules[0];
+        assert!(rule.peers.is_empty() && !rule.allows_everything());
+        assert!(rule.admits_port("UDP", 53) && !rule.admits_port("TCP", 53));
+        assert!(rule.admits_port("TCP", 8050) && !rule.admits_port("TCP", 8101));
+    }
+
+    #[test]
+    fn allow_all_rules_and_named_ports() {
+        let everyone = PolicyRuleRecord::default();
+        assert!(everyone.allows_everything());
+        let open_block = PolicyRuleRecord {
+            peers: vec![PeerRecord { cidr: Some("0.0.0.0/0".into()), ..PeerRecord::default() }],
+            ports: Vec::new(),
+        };
+        assert!(open_block.allows_everything());
+        let named = PortRecord { protocol: "TCP".into(), port: Some("http".into()), end_port: None };
+        assert!(!named.admits("TCP", 80));
+    }
+
+    #[test]
+    fn workloads_record_host_network() {
+        let idx = index(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      hostNetwork: true\n      containers: [{name: a}]\n",
+        );
+        assert!(idx.workloads[0].host_network);
+        assert_eq!(idx.workloads[0].namespace, "default");
+        assert!(idx.workloads[0].object.namespace.is_empty());
     }
 }

@@ -16,12 +16,18 @@ fn fixture_path(id: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules").join(format!("{id}.yaml"))
 }
 
+/// Settings for fixtures: a registry allowlist, so that `KSO-I004` has something to enforce.
+fn test_config() -> Config {
+    let registries = ["registry.k8s.io", "docker.io/library", "gcr.io/distroless", "mcr.microsoft.com", "cgr.dev/chainguard"];
+    Config { allowed_registries: registries.iter().map(|r| r.to_string()).collect() }
+}
+
 fn run_rule(id: &str, path: &Path) -> (Vec<Finding>, usize) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let label = format!("fixtures/{id}.yaml");
     let loaded = load_text(Arc::from(label.as_str()), &text);
     assert!(loaded.errors.is_empty(), "{id}: fixture has errors: {:?}", loaded.errors);
-    let engine = Engine::new(Config::default(), |m| m.id == id);
+    let engine = Engine::new(test_config(), |m| m.id == id);
     let mut findings = Vec::new();
     let mut index = Index::default();
     for obj in &loaded.objects {

@@ -1,1 +1,83 @@
-fn main() {}
+//! `kubesecops`: the command line. Thin by design: parsing flags, choosing inputs and
+//! outputs, exit codes. The work happens in the library crates.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod filter;
+mod output;
+mod settings;
+
+/// One binary for the Kubernetes DevSecOps pipeline.
+#[derive(Debug, Parser)]
+#[command(name = "kubesecops", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan manifests (files, directories, `-` for stdin, Helm charts) with the built-in
+    /// rules and the Pod Security Standards.
+    Scan(cmd::scan::ScanArgs),
+    /// Decide each pod against a Pod Security Standards level and version, as the
+    /// admission controller does.
+    // `--version` here is the standard's version, so the subcommand has no version flag.
+    #[command(disable_version_flag = true)]
+    Pss(cmd::pss::PssArgs),
+    /// List the built-in rules, or explain one (id or alias).
+    Rules(cmd::rules::RulesArgs),
+}
+
+/// Exit status: 0 clean, 1 findings at or above `--fail-on`, 2 usage or input errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing at or above the threshold.
+    Clean,
+    /// Findings at or above `--fail-on` (or denied pods for `pss`).
+    Findings,
+    /// An input could not be read or parsed; everything else was reported.
+    InputErrors,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(match status {
+            Status::Clean => 0,
+            Status::Findings => 1,
+            Status::InputErrors => 2,
+        })
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Pss(args) => cmd::pss::run(args),
+        Command::Rules(args) => cmd::rules::run(args),
+    };
+    match result {
+        Ok(status) => status.into(),
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kubesecops: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -33,7 +33,7 @@ declare_rule! {
         title: "Privileged container",
         severity: Critical,
         category: PodSecurity,
-        aliases: ["KSV-0017", "CKV_K8S_16", "C-0057"],
+        aliases: ["KSV-0017", "CKV_K8S_16", "C-0057", "C-0193", "C-0213", "privileged-container", "runAsPrivileged", "container-security-context-privileged"],
         frameworks: [Cis("5.2.2"), NsaCisa("non-root containers"), MitreAttack("T1611"), Pss("baseline:privileged")],
     };
 }

@@ -1,0 +1,61 @@
+use kubesecops_k8s::Object;
+
+use crate::rules::host::host_paths::{host_path_volumes, HostPathClass};
+use crate::{declare_rule, Config, Emitter};
+
+declare_rule! {
+    /// ## What it checks
+    /// `hostPath` volumes of the node's `/proc` or anything below it (`/proc/sys`,
+    /// `/proc/1/root`, `/proc/sysrq-trigger`, ...), after removing repeated and trailing
+    /// slashes and resolving `.` and `..`. This is the host's `/proc` mounted as a volume, not
+    /// the container's own `/proc` (see `KSO-C021` for `procMount`).
+    ///
+    /// ## Why it matters
+    /// The host's `/proc` is a window onto every process of the node: `/proc/<pid>/environ`
+    /// and `cmdline` leak credentials, `/proc/1/root` is the node's root filesystem, and
+    /// writable kernel tunables such as `/proc/sys/kernel/core_pattern` make the kernel run a
+    /// program of the attacker's choice as root on the node (MITRE ATT&CK T1611).
+    ///
+    /// ## Example
+    /// ```yaml
+    /// volumes:
+    /// - name: proc
+    ///   hostPath:
+    ///     path: /proc    # reported
+    /// ```
+    ///
+    /// ## Fix
+    /// Do not mount the host's `/proc`. Monitoring agents that need it belong in a reviewed
+    /// namespace, with the mount read-only and the rule ignored there with the reason.
+    ///
+    /// ## References
+    /// - Kubernetes Pod Security Standards, baseline level, "HostPath Volumes"
+    /// - Linux `proc(5)`
+    pub static META = {
+        id: "KSO-H009",
+        title: "Host /proc mounted",
+        severity: High,
+        category: HostAccess,
+        aliases: [],
+        frameworks: [MitreAttack("T1611"), Pss("baseline:hostPathVolumes")],
+    };
+}
+
+/// Reports each `hostPath` volume of `/proc` or below.
+pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
+    let Some(template) = obj.pod_template() else { return };
+    for volume in host_path_volumes(&template) {
+        if volume.class() != HostPathClass::Proc {
+            continue;
+        }
+        out.emit(
+            volume.pos(),
+            &format!("volumes[{}].hostPath.path", volume.name),
+            format!(
+                "volume {:?} mounts the node's /proc through host path {}",
+                volume.name,
+                volume.display()
+            ),
+        );
+    }
+}

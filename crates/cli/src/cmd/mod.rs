@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod pss;
+pub mod rules;
+pub mod scan;

@@ -1,0 +1,251 @@
+//! `kubesecops scan`: manifests through the built-in rules and the Pod Security Standards.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use kubesecops_checks::pss::{self, Level, Version};
+use kubesecops_checks::engine::ignored_rules;
+use kubesecops_checks::{find_rule, Config, Engine, Index};
+use kubesecops_core::{Finding, Report, ReportError, Severity};
+use kubesecops_k8s::{discover, load_source, LoadOptions, Source};
+use kubesecops_report::{render, Format, RenderConfig};
+use rayon::prelude::*;
+
+use crate::filter::{self, IgnoreFile};
+use crate::{output, settings, Status};
+
+/// Default ignore file, read from the current directory when present.
+const DEFAULT_IGNORE_FILE: &str = ".kubesecopsignore";
+
+/// Flags of `kubesecops scan`. Each overrides the matching key of `kubesecops.toml`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files, directories (recursive, honouring .gitignore) or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format: table, json, sarif, junit.
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Report only these severities (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "SEVERITIES")]
+    pub severity: Vec<Severity>,
+    /// Skip a rule (id or alias of any tool); repeatable.
+    #[arg(long, value_name = "ID")]
+    pub skip: Vec<String>,
+    /// Ignore file (default: .kubesecopsignore in the current directory, when present).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// A previous JSON report: report only findings that are not in it.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Pod Security Standards level for findings: privileged (off), baseline, restricted.
+    #[arg(long, value_name = "LEVEL")]
+    pub pss_level: Option<String>,
+    /// Pod Security Standards version: v1.N or latest.
+    #[arg(long, value_name = "VERSION")]
+    pub pss_version: Option<String>,
+    /// A registry images may come from (enables the registry allowlist rule); repeatable.
+    #[arg(long = "allowed-registry", value_name = "REGISTRY")]
+    pub allowed_registries: Vec<String>,
+    /// Helm values file for charts; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+    /// Helm `--set` value for charts; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub helm_set: Vec<String>,
+}
+
+/// Everything one source contributed.
+#[derive(Default)]
+struct SourceResult {
+    findings: Vec<Finding>,
+    errors: Vec<ReportError>,
+    skipped: Vec<ReportError>,
+    index: Index,
+    objects: usize,
+}
+
+/// Resolved scan settings: flags over `kubesecops.toml` over defaults.
+struct Resolved {
+    format: Format,
+    fail_on: Option<Severity>,
+    severities: Vec<Severity>,
+    skip: Vec<String>,
+    pss: Option<(Level, Version)>,
+    config: Config,
+    baseline: Option<PathBuf>,
+    ignore_file: (PathBuf, bool),
+    load: LoadOptions,
+}
+
+fn resolve(args: &ScanArgs) -> Result<Resolved> {
+    let settings = settings::load()?;
+    let file = settings.scan;
+    let format_text = args.format.clone().or(file.format).unwrap_or_else(|| "table".to_string());
+    let format = Format::from_str(&format_text).map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+    let fail_on = match (args.fail_on, file.fail_on) {
+        (Some(s), _) => Some(s),
+        (None, Some(text)) => Some(text.parse().context("kubesecops.toml: scan.fail-on")?),
+        (None, None) => None,
+    };
+    let severities = if args.severity.is_empty() {
+        file.severity
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<Vec<Severity>, _>>()
+            .context("kubesecops.toml: scan.severity")?
+    } else {
+        args.severity.clone()
+    };
+    let mut skip = file.skip;
+    skip.extend(args.skip.iter().cloned());
+    for id in &skip {
+        if find_rule(id).is_none() && !id.to_ascii_uppercase().starts_with("KSO-PSS-") {
+            eprintln!("kubesecops: note: --skip {id}: no built-in rule has this id or alias");
+        }
+    }
+    let level_text = args.pss_level.clone().or(file.pss_level).unwrap_or_else(|| "restricted".to_string());
+    let version_text = args.pss_version.clone().or(file.pss_version).unwrap_or_else(|| "latest".to_string());
+    let level: Level = level_text.parse().map_err(|e| anyhow::anyhow!("--pss-level: {e}"))?;
+    let version: Version = version_text.parse().map_err(|e| anyhow::anyhow!("--pss-version: {e}"))?;
+    let pss = (level != Level::Privileged).then_some((level, version));
+    let mut allowed_registries = file.allowed_registries;
+    allowed_registries.extend(args.allowed_registries.iter().cloned());
+    let config = Config { allowed_registries, ..Config::default() };
+    let ignore_file = match args.ignore_file.clone().or(file.ignore_file) {
+        Some(path) => (path, true),
+        None => (PathBuf::from(DEFAULT_IGNORE_FILE), false),
+    };
+    let mut load = LoadOptions { helm_values: file.helm_values, helm_set: file.helm_set };
+    load.helm_values.extend(args.helm_values.iter().cloned());
+    load.helm_set.extend(args.helm_set.iter().cloned());
+    Ok(Resolved {
+        format,
+        fail_on,
+        severities,
+        skip,
+        pss,
+        config,
+        baseline: args.baseline.clone().or(file.baseline),
+        ignore_file,
+        load,
+    })
+}
+
+fn scan_source(source: &Source, resolved: &Resolved, engine: &Engine) -> SourceResult {
+    let loaded = load_source(source, &resolved.load);
+    let mut result = SourceResult {
+        errors: loaded.errors,
+        skipped: loaded.skipped,
+        objects: loaded.objects.len(),
+        ..SourceResult::default()
+    };
+    for obj in &loaded.objects {
+        engine.check_object(obj, &mut result.findings);
+        if let Some((level, version)) = resolved.pss {
+            // The ignore annotation silences PSS checks too (by `KSO-PSS-<check>`).
+            let ignored = ignored_rules(obj);
+            result.findings.extend(
+                pss::findings(obj, level, version)
+                    .into_iter()
+                    .filter(|f| !ignored.iter().any(|id| filter::rule_matches(&f.rule, id))),
+            );
+        }
+        result.index.add(obj);
+    }
+    result
+}
+
+/// Runs the scan and writes the report.
+pub fn run(args: ScanArgs) -> Result<Status> {
+    let resolved = resolve(&args)?;
+    let skip = &resolved.skip;
+    let engine = Engine::new(resolved.config.clone(), |meta| !skip.iter().any(|id| meta.matches(id)));
+    let (sources, mut errors) = discover(&args.paths);
+
+    let results: Vec<SourceResult> =
+        sources.par_iter().map(|source| scan_source(source, &resolved, &engine)).collect();
+    let mut findings = Vec::new();
+    let mut notices = Vec::new();
+    let mut index = Index::default();
+    let mut objects = 0;
+    for r in results {
+        findings.extend(r.findings);
+        errors.extend(r.errors);
+        notices.extend(r.skipped);
+        index.merge(r.index);
+        objects += r.objects;
+    }
+    engine.check_index(&index, &mut findings);
+
+    // User choices: --skip (PSS findings included), severities, ignore file, baseline.
+    findings.retain(|f| !skip.iter().any(|id| filter::rule_matches(&f.rule, id)));
+    if !resolved.severities.is_empty() {
+        findings.retain(|f| resolved.severities.contains(&f.severity));
+    }
+    let (ignore, ignore_errors) = IgnoreFile::load(&resolved.ignore_file.0, resolved.ignore_file.1);
+    errors.extend(ignore_errors);
+    let today = filter::today();
+    let ignore_path = resolved.ignore_file.0.display().to_string();
+    for expired in ignore.expired(today) {
+        notices.push(ReportError::at(&ignore_path, None, expired));
+    }
+    findings.retain(|f| !ignore.covers(f, today));
+    if let Some(path) = &resolved.baseline {
+        let known: HashSet<String> = filter::load_baseline(path)?;
+        findings.retain(|f| !known.contains(&f.fingerprint));
+    }
+
+    let status = if !errors.is_empty() {
+        Status::InputErrors
+    } else if resolved.fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)) {
+        Status::Findings
+    } else {
+        Status::Clean
+    };
+    let finding_count = findings.len();
+    let mut report = Report::with_findings(findings, errors);
+    if !notices.is_empty() {
+        output::notices(
+            &notices
+                .iter()
+                .map(|n| match n.line {
+                    Some(line) => format!("{}:{line}: {}", n.path, n.message),
+                    None => format!("{}: {}", n.path, n.message),
+                })
+                .collect::<Vec<_>>(),
+        );
+        report.sections.insert("notices".to_string(), serde_json::to_value(&notices)?);
+    }
+    let mut out = output::open(args.output.as_deref())?;
+    let lookup = |id: &str| {
+        find_rule(id).map(|def| def.meta).or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
+    };
+    let config = RenderConfig {
+        rule_lookup: Some(&lookup),
+        color: output::stdout_is_terminal(args.output.as_deref()),
+        ..RenderConfig::new(env!("CARGO_PKG_VERSION"))
+    };
+    render(&report, resolved.format, &config, &mut out)?;
+    out.flush()?;
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "kubesecops: {} source(s), {objects} object(s), {} rule(s): {finding_count} finding(s), {} error(s)",
+            sources.len(),
+            engine.rule_count(),
+            report.errors.len()
+        );
+    }
+    Ok(status)
+}
