@@ -14,28 +14,31 @@ gen=target/release/kubesecops-corpus
 [ -d "$work/c1k" ] || "$gen" 1000 "$work/c1k"
 [ -d "$work/c50k" ] || "$gen" 50000 "$work/c50k"
 
-measure() { # label objects dir cmd...
+# measure LABEL OBJECTS DIR CMD...: prints one line of figures; leaves the seconds in $secs.
+measure() {
   local label=$1 objects=$2 dir=$3; shift 3
-  local bytes; bytes=$(du -sb "$dir" | cut -f1)
-  # Warm the page cache so both tools read from memory.
-  cat "$dir"/* > /dev/null
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/out.txt" 2> "$work/err.txt" || true
+  local bytes rss_kb; bytes=$(du -sb "$dir" | cut -f1)
+  cat "$dir"/* > /dev/null # warm the page cache so every tool reads from memory
+  /usr/bin/time -q -f "%e %M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" || true
   read -r secs rss_kb < "$work/time.txt"
   awk -v l="$label" -v s="$secs" -v b="$bytes" -v o="$objects" -v r="$rss_kb" 'BEGIN {
-    printf "%-34s %8.3f s %9.1f MB/s %10.0f objects/s %8.1f MB peak RSS\n", l, s, b/1e6/(s>0?s:1e-9), o/(s>0?s:1e-9), r/1024 }'
-  echo "$secs"
+    if (s <= 0) s = 0.001
+    printf "%-38s %8.3f s %8.1f MB/s %9.0f objects/s %7.1f MB peak RSS\n", l, s, b/1e6/s, o/s, r/1024 }'
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "kubesecops $($bin --version | awk '{print $2}'), corpus: kubesecops-corpus (seed 1)"
-k1=$(measure "kubesecops scan 1,000 objects" 1000 "$work/c1k" $bin scan "$work/c1k" --format json | tee /dev/stderr | tail -1)
-measure "kubesecops scan 50,000 objects" 50000 "$work/c50k" $bin scan "$work/c50k" --format json | head -1
-measure "kubesecops scan 50,000 (sarif)" 50000 "$work/c50k" $bin scan "$work/c50k" --format sarif | head -1
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+measure "kubesecops scan 1,000 objects (json)" 1000 "$work/c1k" $bin scan "$work/c1k" --format json; k1=$secs
+measure "kubesecops scan 50,000 objects (json)" 50000 "$work/c50k" $bin scan "$work/c50k" --format json
+measure "kubesecops scan 50,000 objects (sarif)" 50000 "$work/c50k" $bin scan "$work/c50k" --format sarif
+measure "kubesecops pss 50,000 objects" 50000 "$work/c50k" $bin pss "$work/c50k"
 checkov=${CHECKOV:-$(command -v checkov || echo /opt/checkov-venv/bin/checkov)}
 if [ -x "$checkov" ]; then
   echo "checkov $($checkov --version)"
-  c1=$(measure "checkov --framework kubernetes 1,000" 1000 "$work/c1k" "$checkov" --framework kubernetes -d "$work/c1k" --quiet --compact -o json | tee /dev/stderr | tail -1)
+  measure "checkov --framework kubernetes 1,000" 1000 "$work/c1k" "$checkov" --framework kubernetes -d "$work/c1k" --quiet --compact -o json; c1=$secs
   awk -v c="$c1" -v k="$k1" 'BEGIN { printf "speed-up over checkov on 1,000 objects: %.0fx\n", c/k }'
 else
   echo "checkov not found: no peer figure"
 fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

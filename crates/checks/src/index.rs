@@ -3,7 +3,8 @@
 //! Objects are checked one file at a time and then dropped; only these small records are
 //! kept, so memory stays bounded by the number of objects, not their size.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use kubesecops_core::{Location, ObjectRef};
 use kubesecops_k8s::selector::LabelSelector;
@@ -147,6 +148,10 @@ pub struct Index {
     pub network_policies: Vec<NetworkPolicyRecord>,
     /// Objects carrying the ignore annotation, with the ids it names.
     pub ignored: Vec<(Arc<ObjectRef>, Vec<String>)>,
+    /// Positions in `network_policies` per namespace, built on the first query so that
+    /// per-workload lookups do not scan every policy of every namespace. `add` and `merge`
+    /// reset it; change the public vectors only before querying.
+    policies_by_namespace: OnceLock<HashMap<String, Vec<usize>>>,
 }
 
 /// The namespace an object lives in (`default` when it does not say).
@@ -197,6 +202,7 @@ fn ports(rule: &Node) -> Vec<PortRecord> {
 impl Index {
     /// Records what cross-object rules need from `obj`.
     pub fn add(&mut self, obj: &Object) {
+        self.policies_by_namespace = OnceLock::new();
         let ignored = crate::engine::ignored_rules(obj);
         if !ignored.is_empty() {
             self.ignored.push((Arc::clone(&obj.meta), ignored));
@@ -260,6 +266,7 @@ impl Index {
 
     /// Adds another index's records (for parallel loading).
     pub fn merge(&mut self, other: Index) {
+        self.policies_by_namespace = OnceLock::new();
         self.namespaces.extend(other.namespaces);
         self.workloads.extend(other.workloads);
         self.network_policies.extend(other.network_policies);
@@ -273,9 +280,20 @@ impl Index {
     ) -> impl Iterator<Item = &'a NetworkPolicyRecord> + 'a {
         let labels: Vec<(&str, &str)> =
             workload.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        self.network_policies
+        let by_namespace = self.policies_by_namespace.get_or_init(|| {
+            let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, p) in self.network_policies.iter().enumerate() {
+                map.entry(p.namespace.clone()).or_default().push(i);
+            }
+            map
+        });
+        by_namespace
+            .get(&workload.namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .filter(move |p| p.namespace == workload.namespace && p.pod_selector.matches(&labels))
+            .map(|&i| &self.network_policies[i])
+            .filter(move |p| p.pod_selector.matches(&labels))
     }
 }
 
