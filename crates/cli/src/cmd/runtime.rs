@@ -1,0 +1,276 @@
+//! `kubesecops runtime`: Falco-compatible detection on Kubernetes audit events.
+//!
+//! `replay` evaluates rule files over recorded events (JSON lines of `Event`s or `EventList`
+//! documents) and prints one JSON object per alert per line.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use kubesecops_runtime::{event, time, Alert, Matching, Priority, Ruleset};
+use serde::Serialize;
+
+use crate::{output, Status};
+
+/// Flags of `kubesecops runtime`.
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    #[command(subcommand)]
+    pub command: RuntimeCommand,
+}
+
+/// The `runtime` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// Evaluate Falco rules over recorded audit events (JSON lines of Events, or EventList
+    /// documents; `-` for stdin). Alerts go to stdout as JSON lines, a summary to stderr.
+    Replay(ReplayArgs),
+}
+
+/// Which rules fire when several match one event.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RuleMatching {
+    /// The first matching rule in load order (Falco's default).
+    First,
+    /// Every matching rule.
+    All,
+}
+
+/// Flags of `kubesecops runtime replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A Falco rules file; repeat the flag for several, later files amend earlier ones.
+    #[arg(long = "rules", value_name = "FILE", required = true)]
+    pub rules: Vec<PathBuf>,
+    /// Audit event files, `-` for stdin.
+    #[arg(required = true, value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+    /// Which rules fire when several match one event.
+    #[arg(long, value_enum, default_value = "first")]
+    pub rule_matching: RuleMatching,
+    /// Only report alerts of this priority or more severe (emergency ... debug).
+    #[arg(long, value_name = "PRIORITY", value_parser = parse_priority, default_value = "debug")]
+    pub min_priority: Priority,
+    /// Write alerts to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_priority(text: &str) -> Result<Priority, String> {
+    Priority::parse(text).ok_or_else(|| {
+        format!("unknown priority {text:?} (emergency, alert, critical, error, warning, notice, info, debug)")
+    })
+}
+
+/// Runs a `runtime` subcommand.
+pub fn run(args: RuntimeArgs) -> Result<Status> {
+    match args.command {
+        RuntimeCommand::Replay(args) => replay(args),
+    }
+}
+
+/// One alert as printed: the fields of Falco's JSON output that apply to audit events.
+#[derive(Debug, Serialize)]
+struct AlertLine<'a> {
+    rule: &'a str,
+    priority: &'a str,
+    time: String,
+    output: &'a str,
+    source: &'a str,
+    tags: &'a [String],
+    #[serde(rename = "auditID")]
+    audit_id: Option<&'a str>,
+}
+
+fn alert_line(alert: &Alert) -> AlertLine<'_> {
+    AlertLine {
+        rule: &alert.rule.name,
+        priority: alert.rule.priority.as_str(),
+        time: time::format_rfc3339_nanos(alert.time_ns),
+        output: &alert.output,
+        source: &alert.rule.source,
+        tags: &alert.rule.tags,
+        audit_id: alert.audit_id.as_deref(),
+    }
+}
+
+fn read_input(path: &Path) -> Result<String> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut bytes).context("-: cannot read standard input")?;
+    } else {
+        bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    }
+    String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", display(path)))
+}
+
+fn display(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+fn replay(args: ReplayArgs) -> Result<Status> {
+    let matching = match args.rule_matching {
+        RuleMatching::First => Matching::First,
+        RuleMatching::All => Matching::All,
+    };
+    let rules = Ruleset::from_files(&args.rules)?.with_matching(matching);
+    let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
+    output::notices(&notices);
+
+    let mut out = output::open(args.output.as_deref())?;
+    let mut errors: Vec<String> = Vec::new();
+    let mut events = 0usize;
+    let mut per_rule: BTreeMap<(Priority, String), usize> = BTreeMap::new();
+    let mut alerts = Vec::new();
+    for path in &args.events {
+        let text = match read_input(path) {
+            Ok(text) => text,
+            Err(err) => {
+                errors.push(format!("{err:#}"));
+                continue;
+            }
+        };
+        let name = display(path);
+        for doc in event::documents(&text) {
+            let value = match doc.value {
+                Ok(value) => value,
+                Err(err) => {
+                    errors.push(format!("{name}:{}:{}: invalid JSON: {}", err.line, err.column, err.message));
+                    continue;
+                }
+            };
+            let items = event::events_in(&value);
+            let several = items.len() > 1;
+            for (index, item) in items.into_iter().enumerate() {
+                let event = match item {
+                    Ok(event) => event,
+                    Err(err) => {
+                        let which = if several { format!(" (item {})", index + 1) } else { String::new() };
+                        errors.push(format!("{name}:{}{which}: {err}", doc.line));
+                        continue;
+                    }
+                };
+                events += 1;
+                alerts.clear();
+                rules.evaluate_into(&event, &mut alerts);
+                for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
+                    serde_json::to_writer(&mut out, &alert_line(alert))?;
+                    writeln!(out)?;
+                    *per_rule.entry((alert.rule.priority, alert.rule.name.clone())).or_default() += 1;
+                }
+            }
+        }
+    }
+    out.flush()?;
+
+    let total: usize = per_rule.values().sum();
+    let mut stderr = std::io::stderr().lock();
+    let stats = rules.stats();
+    let skipped: usize = stats.skipped_by_source.values().sum();
+    writeln!(
+        stderr,
+        "kubesecops: {events} event(s), {total} alert(s); {} k8s_audit rule(s) ({} disabled), {skipped} rule(s) of other sources skipped",
+        stats.audit_rules, stats.disabled
+    )?;
+    for ((priority, rule), count) in &per_rule {
+        writeln!(stderr, "  {count:>6}  {priority:<13} {rule}")?;
+    }
+    for error in &errors {
+        writeln!(stderr, "kubesecops: error: {error}")?;
+    }
+    Ok(if !errors.is_empty() {
+        Status::InputErrors
+    } else if total > 0 {
+        Status::Findings
+    } else {
+        Status::Clean
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &str = "
+- macro: kevt
+  condition: jevt.value[/stage] in (ResponseComplete)
+- rule: Secret read
+  desc: a secret was read
+  condition: kevt and ka.target.resource=secrets and ka.verb=get
+  output: secret %ka.target.name read by %ka.user.name
+  priority: NOTICE
+  source: k8s_audit
+  tags: [k8s]
+";
+
+    fn event(verb: &str, id: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","auditID":"{id}","stage":"ResponseComplete","stageTimestamp":"2024-01-02T03:04:05.5Z","verb":"{verb}","user":{{"username":"eve"}},"objectRef":{{"resource":"secrets","name":"db"}}}}"#
+        )
+    }
+
+    fn replay_files(events: &str) -> (Status, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules.yaml");
+        let input = dir.path().join("events.jsonl");
+        let out = dir.path().join("alerts.jsonl");
+        std::fs::write(&rules, RULES).unwrap();
+        std::fs::write(&input, events).unwrap();
+        let args = ReplayArgs {
+            rules: vec![rules],
+            events: vec![input],
+            rule_matching: RuleMatching::First,
+            min_priority: Priority::Debug,
+            output: Some(out.clone()),
+        };
+        let status = replay(args).unwrap();
+        (status, std::fs::read_to_string(out).unwrap())
+    }
+
+    #[test]
+    fn alerts_are_json_lines() {
+        let events = format!("{}\n{}\n", event("get", "a"), event("list", "b"));
+        let (status, out) = replay_files(&events);
+        assert_eq!(status, Status::Findings);
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            lines[0],
+            serde_json::json!({
+                "rule": "Secret read",
+                "priority": "Notice",
+                "time": "2024-01-02T03:04:05.500000000Z",
+                "output": "secret db read by eve",
+                "source": "k8s_audit",
+                "tags": ["k8s"],
+                "auditID": "a"
+            })
+        );
+    }
+
+    #[test]
+    fn bad_input_is_an_input_error_after_the_rest() {
+        let events = format!("{{\"kind\":\"Pod\"}}\nnot json\n{}\n", event("get", "c"));
+        let (status, out) = replay_files(&events);
+        assert_eq!(status, Status::InputErrors);
+        assert_eq!(out.lines().count(), 1, "the valid event is still evaluated");
+    }
+
+    #[test]
+    fn event_list_documents_are_read() {
+        let list = format!(
+            "{{\"kind\":\"EventList\",\n \"items\": [\n{},\n{}]}}\n",
+            event("get", "x"),
+            event("get", "y")
+        );
+        let (status, out) = replay_files(&list);
+        assert_eq!(status, Status::Findings);
+        assert_eq!(out.lines().count(), 2);
+    }
+}
