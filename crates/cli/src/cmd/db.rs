@@ -1,0 +1,157 @@
+//! `kubesecops db`: build and inspect the local vulnerability database (OSV records).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use kubesecops_vulndb::{default_dir, import, rfc3339, Meta, Store};
+
+use crate::{output, Status};
+
+/// A database older than this is reported as stale.
+const STALE_AFTER_DAYS: u64 = 7;
+
+/// Flags of `kubesecops db`.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database directory (default: the user's cache directory, `~/.cache/kubesecops/db`).
+    #[arg(long, global = true, value_name = "DIR", env = "KUBESECOPS_DB")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+/// Subcommands of `kubesecops db`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import OSV records: JSON files, directories (recursively) and the per-ecosystem zip
+    /// archives OSV publishes. Newer versions of a record replace older ones.
+    Import {
+        /// Files, directories or zip archives.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Show the database's sources, record counts and age.
+    Info {
+        /// Output format.
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: InfoFormat,
+    },
+}
+
+/// Output of `db info`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum InfoFormat {
+    /// Aligned text.
+    #[value(alias = "text")]
+    Table,
+    /// The metadata as JSON, with `path` and `ageSeconds` added.
+    Json,
+}
+
+/// Runs a `db` subcommand.
+pub fn run(args: DbArgs) -> Result<Status> {
+    let dir = match args.db {
+        Some(dir) => dir,
+        None => default_dir().context("no cache directory (HOME unset): pass --db DIR")?,
+    };
+    match args.command {
+        DbCommand::Import { paths } => {
+            let summary = import(&dir, &paths)?;
+            eprintln!(
+                "kubesecops: imported {} records ({} new or updated); {} records in {}",
+                summary.read,
+                summary.stored,
+                summary.total,
+                dir.display()
+            );
+            Ok(Status::Clean)
+        }
+        DbCommand::Info { format } => {
+            let store = Store::open(&dir)?;
+            let meta = store.meta();
+            let mut out = output::open(None)?;
+            match format {
+                InfoFormat::Json => {
+                    let mut value = serde_json::to_value(meta)?;
+                    value["path"] = serde_json::Value::from(dir.display().to_string());
+                    value["ageSeconds"] = serde_json::Value::from(meta.age().as_secs());
+                    serde_json::to_writer_pretty(&mut out, &value)?;
+                    writeln!(out)?;
+                }
+                InfoFormat::Table => write_table(&mut out, &dir, meta)?,
+            }
+            let days = meta.age().as_secs() / 86_400;
+            if days >= STALE_AFTER_DAYS {
+                eprintln!("kubesecops: warning: the vulnerability database is {days} days old; re-import it");
+            }
+            Ok(Status::Clean)
+        }
+    }
+}
+
+fn describe_age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} seconds ago"),
+        s if s < 2 * 3600 => format!("{} minutes ago", s / 60),
+        s if s < 2 * 86_400 => format!("{} hours ago", s / 3600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
+fn write_table(out: &mut impl Write, dir: &std::path::Path, meta: &Meta) -> Result<()> {
+    writeln!(out, "database    {} (schema {})", dir.display(), meta.schema)?;
+    writeln!(out, "built       {} ({})", rfc3339(meta.built), describe_age(meta.age().as_secs()))?;
+    writeln!(out, "records     {} ({} withdrawn)", meta.records, meta.withdrawn)?;
+    writeln!(out, "ecosystems")?;
+    let width = meta.ecosystems.keys().map(String::len).max().unwrap_or(0);
+    for (ecosystem, count) in &meta.ecosystems {
+        writeln!(out, "  {ecosystem:<width$}  {count}")?;
+    }
+    writeln!(out, "sources")?;
+    for source in &meta.sources {
+        writeln!(
+            out,
+            "  {}  ({} records, imported {})",
+            source.path,
+            source.records,
+            rfc3339(source.imported)
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(describe_age(5), "5 seconds ago");
+        assert_eq!(describe_age(600), "10 minutes ago");
+        assert_eq!(describe_age(5 * 3600), "5 hours ago");
+        assert_eq!(describe_age(9 * 86_400), "9 days ago");
+    }
+
+    #[test]
+    fn info_table_lists_counts_and_sources() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = dir.path().join("r.json");
+        std::fs::write(
+            &record,
+            r#"{"id": "GHSA-1", "modified": "2024-01-01T00:00:00Z",
+                "affected": [{"package": {"ecosystem": "npm", "name": "a"}, "versions": ["1.0.0"]}]}"#,
+        )
+        .unwrap();
+        let db = dir.path().join("db");
+        import(&db, &[record]).unwrap();
+        let store = Store::open(&db).unwrap();
+        let mut out = Vec::new();
+        write_table(&mut out, &db, store.meta()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("records     1 (0 withdrawn)"), "{text}");
+        assert!(text.contains("  npm  1\n"), "{text}");
+        assert!(text.contains("(1 records, imported "), "{text}");
+    }
+}
