@@ -31,7 +31,8 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("scan");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.sample_size(20);
-    group.bench_function("1000 objects, all rules + PSS restricted", |b| b.iter(|| scan_all(&files, &engine)));
+    group
+        .bench_function("1000 objects, all rules + PSS restricted", |b| b.iter(|| scan_all(&files, &engine)));
     group.bench_function("1000 objects, parse only", |b| {
         b.iter(|| files.iter().map(|(n, t)| load_text(Arc::from(n.as_str()), t).objects.len()).sum::<usize>())
     });

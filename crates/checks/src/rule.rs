@@ -106,7 +106,13 @@ pub struct IndexEmitter<'a> {
 
 impl IndexEmitter<'_> {
     /// Reports a finding at `location` about `object`.
-    pub fn emit(&mut self, location: Location, object: &Arc<ObjectRef>, key: &str, message: impl Into<String>) {
+    pub fn emit(
+        &mut self,
+        location: Location,
+        object: &Arc<ObjectRef>,
+        key: &str,
+        message: impl Into<String>,
+    ) {
         self.out.push(Finding {
             rule: Arc::clone(self.rule),
             severity: self.meta.severity,

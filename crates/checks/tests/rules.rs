@@ -18,7 +18,13 @@ fn fixture_path(id: &str) -> PathBuf {
 
 /// Settings for fixtures: a registry allowlist, so that `KSO-I004` has something to enforce.
 fn test_config() -> Config {
-    let registries = ["registry.k8s.io", "docker.io/library", "gcr.io/distroless", "mcr.microsoft.com", "cgr.dev/chainguard"];
+    let registries = [
+        "registry.k8s.io",
+        "docker.io/library",
+        "gcr.io/distroless",
+        "mcr.microsoft.com",
+        "cgr.dev/chainguard",
+    ];
     Config { allowed_registries: registries.iter().map(|r| r.to_string()).collect() }
 }
 
@@ -45,7 +51,8 @@ fn ids_are_unique_and_well_formed() {
     for def in RULES.iter() {
         let id = def.meta.id;
         assert!(seen.insert(id), "duplicate id {id}");
-        let family_ok = id.len() == 8 && id.starts_with("KSO-") && id[5..].bytes().all(|b| b.is_ascii_digit());
+        let family_ok =
+            id.len() == 8 && id.starts_with("KSO-") && id[5..].bytes().all(|b| b.is_ascii_digit());
         assert!(family_ok, "{id}: ids look like KSO-X000");
         assert!(!def.meta.title.is_empty() && !def.meta.title.ends_with('.'), "{id}: title");
     }
@@ -81,7 +88,8 @@ fn every_rule_has_a_fixture_that_fails_and_passes() {
         let id = def.meta.id;
         let (findings, objects) = run_rule(id, &fixture_path(id));
         assert!(!findings.is_empty(), "{id}: fixture gives no finding");
-        let failing: HashSet<_> = findings.iter().filter_map(|f| f.object.as_ref().map(|o| o.display())).collect();
+        let failing: HashSet<_> =
+            findings.iter().filter_map(|f| f.object.as_ref().map(|o| o.display())).collect();
         assert!(failing.len() < objects, "{id}: fixture needs an object that passes");
         assert!(findings.iter().all(|f| f.location.line.is_some()), "{id}: findings need lines");
     }
@@ -113,7 +121,11 @@ fn rule_snapshots() {
 fn aliases_exist_in_the_peers_lists() {
     let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
     if !reference.is_dir() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but {} is missing", reference.display());
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {} is missing",
+            reference.display()
+        );
         eprintln!("skipped: {} not present (fresh clone without ../shared)", reference.display());
         return;
     }
@@ -130,7 +142,11 @@ fn aliases_exist_in_the_peers_lists() {
     }
     for def in RULES.iter() {
         for alias in def.meta.aliases {
-            assert!(known.contains(&alias.to_ascii_uppercase()), "{}: alias {alias} not in shared/reference", def.meta.id);
+            assert!(
+                known.contains(&alias.to_ascii_uppercase()),
+                "{}: alias {alias} not in shared/reference",
+                def.meta.id
+            );
         }
     }
 }

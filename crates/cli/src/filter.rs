@@ -111,7 +111,10 @@ impl IgnoreFile {
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&path.display().to_string(), &text),
             Err(_) if !must_exist => (IgnoreFile::default(), Vec::new()),
-            Err(e) => (IgnoreFile::default(), vec![ReportError::at(path.display().to_string(), None, e.to_string())]),
+            Err(e) => (
+                IgnoreFile::default(),
+                vec![ReportError::at(path.display().to_string(), None, e.to_string())],
+            ),
         }
     }
 
@@ -122,7 +125,10 @@ impl IgnoreFile {
             .filter(|e| e.expires.is_some_and(|d| d < today))
             .map(|e| {
                 let (y, m, d) = e.expires.unwrap_or_default();
-                format!("{}:{}: ignore entry for {} expired on {y:04}-{m:02}-{d:02}", self.path, e.line, e.rule)
+                format!(
+                    "{}:{}: ignore entry for {} expired on {y:04}-{m:02}-{d:02}",
+                    self.path, e.line, e.rule
+                )
             })
             .collect()
     }
@@ -141,9 +147,8 @@ impl IgnoreFile {
 pub fn load_baseline(path: &Path) -> anyhow::Result<HashSet<String>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{}: cannot read baseline: {e}", path.display()))?;
-    let report: kubesecops_core::Report = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{}:{}: not a kubesecops JSON report: {e}", path.display(), e.line())
-    })?;
+    let report: kubesecops_core::Report = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: not a kubesecops JSON report: {e}", path.display(), e.line()))?;
     Ok(report.findings().iter().map(|f| f.fingerprint.clone()).collect())
 }
 

@@ -28,7 +28,12 @@ fn json(output: &Output) -> Value {
 }
 
 fn rule_ids(report: &Value) -> Vec<String> {
-    report["findings"].as_array().unwrap().iter().map(|f| f["rule"]["id"].as_str().unwrap().to_string()).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"]["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -41,12 +46,8 @@ fn insecure_example_reports_findings_and_exits_zero_without_fail_on() {
     for expected in ["KSO-C001", "KSO-PSS-privileged", "KSO-PSS-hostNamespaces"] {
         assert!(ids.iter().any(|id| id == expected), "{expected} missing from {ids:?}");
     }
-    let privileged = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"]["id"] == "KSO-C001")
-        .unwrap();
+    let privileged =
+        report["findings"].as_array().unwrap().iter().find(|f| f["rule"]["id"] == "KSO-C001").unwrap();
     assert_eq!(privileged["location"]["path"], "examples/insecure/web.yaml");
     assert_eq!(privileged["location"]["line"], 24, "line of `privileged: true`");
     assert_eq!(privileged["object"]["kind"], "Deployment");
@@ -103,7 +104,8 @@ fn stdin_is_read_with_dash() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let report = json(&out);
-    let f = report["findings"].as_array().unwrap().iter().find(|f| f["rule"]["id"] == "KSO-PSS-hostNamespaces");
+    let f =
+        report["findings"].as_array().unwrap().iter().find(|f| f["rule"]["id"] == "KSO-PSS-hostNamespaces");
     let f = f.expect("hostPID reported");
     assert_eq!(f["location"]["path"], "-");
     assert_eq!(f["location"]["line"], 5);
@@ -113,7 +115,8 @@ fn stdin_is_read_with_dash() {
 fn skip_accepts_aliases_and_annotations_silence_rules() {
     let base = rule_ids(&json(&run(&["scan", "examples/insecure", "--format", "json"])));
     assert!(base.iter().any(|id| id == "KSO-C001"));
-    let skipped = rule_ids(&json(&run(&["scan", "examples/insecure", "--format", "json", "--skip", "CKV_K8S_16"])));
+    let skipped =
+        rule_ids(&json(&run(&["scan", "examples/insecure", "--format", "json", "--skip", "CKV_K8S_16"])));
     assert!(!skipped.iter().any(|id| id == "KSO-C001"));
     assert!(skipped.len() < base.len());
 
@@ -133,8 +136,13 @@ fn skip_accepts_aliases_and_annotations_silence_rules() {
 fn ignore_file_and_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let ignore = dir.path().join("ignore");
-    std::fs::write(&ignore, "# accepted\nKSO-C001 examples/insecure/*.yaml\nKSO-PSS-privileged exp:2001-01-01\n").unwrap();
-    let out = run(&["scan", "examples/insecure", "--format", "json", "--ignore-file", ignore.to_str().unwrap()]);
+    std::fs::write(
+        &ignore,
+        "# accepted\nKSO-C001 examples/insecure/*.yaml\nKSO-PSS-privileged exp:2001-01-01\n",
+    )
+    .unwrap();
+    let out =
+        run(&["scan", "examples/insecure", "--format", "json", "--ignore-file", ignore.to_str().unwrap()]);
     let report = json(&out);
     let ids = rule_ids(&report);
     assert!(!ids.iter().any(|id| id == "KSO-C001"));
@@ -201,13 +209,23 @@ fn rules_lists_and_explains_by_alias() {
 
 #[test]
 fn pss_results_envelope() {
-    let out = run(&["pss", "--level", "baseline", "--version", "v1.30", "--format", "json", "examples/insecure/web.yaml"]);
+    let out = run(&[
+        "pss",
+        "--level",
+        "baseline",
+        "--version",
+        "v1.30",
+        "--format",
+        "json",
+        "examples/insecure/web.yaml",
+    ]);
     assert_eq!(out.status.code(), Some(1), "a denied pod exits 1");
     let report = json(&out);
     let result = &report["results"][0];
     assert_eq!(result["name"], "web");
     assert_eq!(result["allowed"], false);
-    let checks: Vec<&str> = result["violations"].as_array().unwrap().iter().map(|v| v["check"].as_str().unwrap()).collect();
+    let checks: Vec<&str> =
+        result["violations"].as_array().unwrap().iter().map(|v| v["check"].as_str().unwrap()).collect();
     for check in ["privileged", "hostNamespaces", "hostPorts", "hostPathVolumes", "capabilities_baseline"] {
         assert!(checks.contains(&check), "{check} missing from {checks:?}");
     }
@@ -235,8 +253,13 @@ fn sarif_and_junit_are_written() {
 fn settings_file_is_read_and_flags_override_it() {
     let dir = tempfile::tempdir().unwrap();
     let settings = dir.path().join("kubesecops.toml");
-    std::fs::write(&settings, "[scan]\nformat = \"json\"\nfail-on = \"low\"\nskip = [\"KSO-C001\"]\n").unwrap();
-    let out = kubesecops().args(["scan", "examples/insecure"]).env("KUBESECOPS_CONFIG", &settings).output().unwrap();
+    std::fs::write(&settings, "[scan]\nformat = \"json\"\nfail-on = \"low\"\nskip = [\"KSO-C001\"]\n")
+        .unwrap();
+    let out = kubesecops()
+        .args(["scan", "examples/insecure"])
+        .env("KUBESECOPS_CONFIG", &settings)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(!rule_ids(&json(&out)).iter().any(|id| id == "KSO-C001"));
     let out = kubesecops()
@@ -271,4 +294,49 @@ fn a_closed_pipe_is_not_an_error() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn rego_policies_join_the_report() {
+    let out = run(&["scan", "examples", "--format", "json", "--policy", "crates/cli/tests/fixtures/policy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out);
+    let team: Vec<&Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["rule"]["id"] == "TEAM-001").collect();
+    assert_eq!(team.len(), 1, "only the insecure Deployment lacks the label: {team:?}");
+    assert_eq!(team[0]["severity"], "MEDIUM");
+    assert_eq!(team[0]["object"]["name"], "web");
+    assert_eq!(team[0]["location"]["path"], "examples/insecure/web.yaml");
+
+    // A policy that does not parse is an error naming its file; built-in rules still run.
+    let out = run(&[
+        "scan",
+        "examples/insecure",
+        "--format",
+        "json",
+        "--policy",
+        "crates/cli/tests/fixtures/broken-policy",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    let error = &report["errors"][0];
+    assert!(error["path"].as_str().unwrap().ends_with("broken.rego"), "{error}");
+    assert!(error["line"].as_u64().is_some(), "{error}");
+    assert!(rule_ids(&report).iter().any(|id| id == "KSO-C001"));
+}
+
+#[test]
+fn gatekeeper_templates_in_scanned_paths_are_enforced() {
+    let out = run(&["scan", "examples/insecure", "crates/cli/tests/fixtures/gatekeeper", "--format", "json"]);
+    let report = json(&out);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report:#}");
+    let hits: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"]["id"].as_str().unwrap().contains("K8sForbiddenImageTag"))
+        .collect();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert!(hits[0]["message"].as_str().unwrap().contains("latest"));
+    assert_eq!(hits[0]["object"]["name"], "web");
 }

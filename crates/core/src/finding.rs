@@ -121,7 +121,12 @@ mod tests {
 
     #[test]
     fn fingerprint_depends_on_identity_not_line() {
-        let obj = ObjectRef { api_version: "v1".into(), kind: "Pod".into(), namespace: "a".into(), name: "p".into() };
+        let obj = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+            namespace: "a".into(),
+            name: "p".into(),
+        };
         let a = fingerprint("KSO-C001", "x.yaml", Some(&obj), "containers[web]");
         assert_eq!(a, fingerprint("KSO-C001", "x.yaml", Some(&obj), "containers[web]"));
         assert_ne!(a, fingerprint("KSO-C001", "x.yaml", Some(&obj), "containers[db]"));

@@ -43,7 +43,8 @@ impl Rng {
     }
 }
 
-const APPS: &[&str] = &["web", "api", "worker", "cache", "search", "billing", "auth", "catalog", "cart", "mailer"];
+const APPS: &[&str] =
+    &["web", "api", "worker", "cache", "search", "billing", "auth", "catalog", "cart", "mailer"];
 const IMAGES: &[&str] = &[
     "nginx:1.25.3",
     "nginx:latest",
@@ -61,7 +62,11 @@ fn container(out: &mut String, rng: &mut Rng, indent: &str, name: &str) {
     if rng.chance(50) {
         let _ = writeln!(out, "{indent}  imagePullPolicy: {}", rng.pick(&["Always", "IfNotPresent"]));
     }
-    let _ = writeln!(out, "{indent}  ports:\n{indent}  - containerPort: {}\n{indent}    name: http", 8000 + rng.below(100));
+    let _ = writeln!(
+        out,
+        "{indent}  ports:\n{indent}  - containerPort: {}\n{indent}    name: http",
+        8000 + rng.below(100)
+    );
     if rng.chance(10) {
         let _ = writeln!(out, "{indent}    hostPort: {}", 30000 + rng.below(1000));
     }
@@ -85,11 +90,19 @@ fn container(out: &mut String, rng: &mut Rng, indent: &str, name: &str) {
         let _ = writeln!(out, "{indent}    allowPrivilegeEscalation: {}", rng.chance(80));
         let _ = writeln!(out, "{indent}    readOnlyRootFilesystem: {}", rng.chance(70));
         if rng.chance(70) {
-            let _ = writeln!(out, "{indent}    runAsNonRoot: true\n{indent}    runAsUser: {}", 1000 + rng.below(20000));
+            let _ = writeln!(
+                out,
+                "{indent}    runAsNonRoot: true\n{indent}    runAsUser: {}",
+                1000 + rng.below(20000)
+            );
         }
         let _ = writeln!(out, "{indent}    capabilities:");
         if rng.chance(10) {
-            let _ = writeln!(out, "{indent}      add: [{}]", rng.pick(&["NET_ADMIN", "SYS_ADMIN", "NET_BIND_SERVICE"]));
+            let _ = writeln!(
+                out,
+                "{indent}      add: [{}]",
+                rng.pick(&["NET_ADMIN", "SYS_ADMIN", "NET_BIND_SERVICE"])
+            );
         }
         let _ = writeln!(out, "{indent}      drop: [ALL]");
     }
@@ -136,9 +149,15 @@ fn pod_spec(out: &mut String, rng: &mut Rng, indent: &str, app: &str) {
     if rng.chance(30) {
         container(out, rng, indent, "sidecar");
     }
-    let _ = writeln!(out, "{indent}volumes:\n{indent}- name: config\n{indent}  configMap:\n{indent}    name: {app}-config");
+    let _ = writeln!(
+        out,
+        "{indent}volumes:\n{indent}- name: config\n{indent}  configMap:\n{indent}    name: {app}-config"
+    );
     if rng.chance(5) {
-        let _ = writeln!(out, "{indent}- name: host\n{indent}  hostPath:\n{indent}    path: /var/run/docker.sock");
+        let _ = writeln!(
+            out,
+            "{indent}- name: host\n{indent}  hostPath:\n{indent}    path: /var/run/docker.sock"
+        );
     }
 }
 
@@ -208,7 +227,8 @@ pub fn object(rng: &mut Rng, i: usize) -> String {
             out.push_str("apiVersion: networking.k8s.io/v1\nkind: Ingress\n");
             metadata(&mut out, &name, &namespace, app);
             if rng.chance(60) {
-                let _ = writeln!(out, "spec:\n  tls:\n  - hosts: [{app}.example.com]\n    secretName: {app}-tls");
+                let _ =
+                    writeln!(out, "spec:\n  tls:\n  - hosts: [{app}.example.com]\n    secretName: {app}-tls");
             } else {
                 out.push_str("spec:\n");
             }
@@ -223,7 +243,8 @@ pub fn object(rng: &mut Rng, i: usize) -> String {
             let _ = writeln!(out, "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}");
             metadata(&mut out, &name, &namespace, app);
             let verbs = rng.pick(&["[get, list, watch]", "[\"*\"]", "[get, list, create, update, delete]"]);
-            let resources = rng.pick(&["[pods, services]", "[secrets]", "[\"*\"]", "[configmaps]", "[pods/exec]"]);
+            let resources =
+                rng.pick(&["[pods, services]", "[secrets]", "[\"*\"]", "[configmaps]", "[pods/exec]"]);
             let _ = writeln!(out, "rules:\n- apiGroups: [\"\"]\n  resources: {resources}\n  verbs: {verbs}");
         }
         90..=94 => {

@@ -81,7 +81,8 @@ fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError
         .require_git(false)
         .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(move |entry| {
-            let is_chart = entry.file_type().is_some_and(|t| t.is_dir()) && entry.path().join("Chart.yaml").is_file();
+            let is_chart =
+                entry.file_type().is_some_and(|t| t.is_dir()) && entry.path().join("Chart.yaml").is_file();
             if is_chart {
                 charts_in_filter.lock().expect("chart list lock").push(entry.path().to_path_buf());
             }
@@ -172,9 +173,19 @@ pub fn load_text(label: Arc<str>, text: &str) -> Loaded {
 
 /// Adds a document's object, expanding `List` and `*List` kinds. `inherited` gives the
 /// apiVersion and kind of typed list items that omit them (`PodList` items).
-fn add_object(label: &Arc<str>, mut root: Node, line: u32, loaded: &mut Loaded, inherited: Option<(&str, &str)>) {
+fn add_object(
+    label: &Arc<str>,
+    mut root: Node,
+    line: u32,
+    loaded: &mut Loaded,
+    inherited: Option<(&str, &str)>,
+) {
     if !root.is_map() {
-        loaded.skipped.push(ReportError::at(&**label, Some(line), "document is not a mapping: not a Kubernetes object"));
+        loaded.skipped.push(ReportError::at(
+            &**label,
+            Some(line),
+            "document is not a mapping: not a Kubernetes object",
+        ));
         return;
     }
     if let (Some((api_version, kind)), Value::Map(entries)) = (inherited, &mut root.value) {
@@ -263,7 +274,8 @@ mod tests {
 
     #[test]
     fn typed_list_items_inherit_kind() {
-        let text = r#"{"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "p"}, "spec": {}}]}"#;
+        let text =
+            r#"{"apiVersion": "v1", "kind": "PodList", "items": [{"metadata": {"name": "p"}, "spec": {}}]}"#;
         let loaded = load_text(Arc::from("l.json"), text);
         assert_eq!(loaded.objects[0].meta.kind, "Pod");
         assert_eq!(loaded.objects[0].meta.api_version, "v1");

@@ -372,11 +372,12 @@ impl Builder {
             Frame::Seq { items, .. } => items.push(node),
             Frame::Map { entries, pending_key, .. } => match pending_key.take() {
                 None => {
-                    let key = match &node.value {
-                        Value::Scalar(s) => s.text.clone(),
+                    let pos = node.pos;
+                    let key = match node.value {
+                        Value::Scalar(s) => s.text,
                         _ => serde_json::to_string(&node.to_json()).unwrap_or_default(),
                     };
-                    *pending_key = Some((key, node.pos));
+                    *pending_key = Some((key, pos));
                 }
                 Some((key, key_pos)) => {
                     if key != "<<" && entries.iter().any(|e| e.key == key) {
@@ -392,7 +393,9 @@ impl Builder {
     fn count(&mut self, n: usize, span: &Span) -> Result<(), ParseError> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(self.error(span, format!("document expands to more than {MAX_NODES} nodes (alias bomb?)")));
+            return Err(
+                self.error(span, format!("document expands to more than {MAX_NODES} nodes (alias bomb?)"))
+            );
         }
         Ok(())
     }

@@ -207,7 +207,8 @@ mod tests {
 
     #[test]
     fn finds_templates_in_every_workload_kind() {
-        let pod = object("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a}]\n");
+        let pod =
+            object("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a}]\n");
         assert_eq!(pod.pod_template().unwrap().spec_path, "spec");
         let cron = object(
             "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c, namespace: n}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers: [{name: i}]\n          containers: [{name: a}]\n",

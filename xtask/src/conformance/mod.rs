@@ -4,7 +4,13 @@
 //!
 //! Adding a suite: write `<suite>.rs` exposing a [`Suite`] and list it in [`SUITES`].
 
+mod falco;
+mod gitleaks;
+mod lockfiles;
+mod netpol;
+mod osv_schema;
 mod pss;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -44,7 +50,15 @@ impl Score {
 }
 
 /// Every suite, in the order they are run.
-pub const SUITES: &[Suite] = &[pss::SUITE];
+pub const SUITES: &[Suite] = &[
+    pss::SUITE,
+    gitleaks::SUITE,
+    falco::SUITE,
+    netpol::SUITE,
+    versions::SUITE,
+    osv_schema::SUITE,
+    lockfiles::SUITE,
+];
 
 /// `../shared/suites` seen from the repository root (the parent of this crate's folder).
 pub fn default_suites_dir() -> PathBuf {

@@ -82,7 +82,7 @@ pub fn run(args: PssArgs) -> Result<Status> {
             for r in &results {
                 let verdict = if r.allowed { "allowed" } else { "DENIED" };
                 write!(out, "{}: {} {verdict}", r.path, r.name)?;
-                let checks: Vec<&str> = r.violations.iter().map(|v| v.check.as_ref()).collect();
+                let checks: Vec<&str> = r.violations.iter().map(|v| v.check).collect();
                 if !checks.is_empty() {
                     write!(out, " ({})", checks.join(", "))?;
                 }

@@ -45,7 +45,8 @@ pub fn run(args: RulesArgs) -> Result<Status> {
     if let Some(id) = &args.id {
         let meta = find_rule(id)
             .map(|def| def.meta)
-            .or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)));
+            .or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
+            .or_else(|| kubesecops_secrets::builtin::find(id).map(|r| &r.meta));
         let Some(meta) = meta else { bail!("no rule has the id or alias {id:?} (see `kubesecops rules`)") };
         match args.format {
             RulesFormat::Json => serde_json::to_writer_pretty(&mut out, meta)?,
@@ -53,7 +54,9 @@ pub fn run(args: RulesArgs) -> Result<Status> {
         }
         writeln!(out)?;
     } else {
-        let metas = docs::all_metas();
+        // Manifest rules and PSS checks, then the secret-detection rules of `kubesecops secrets`.
+        let mut metas = docs::all_metas();
+        metas.extend(kubesecops_secrets::builtin::metas());
         match args.format {
             RulesFormat::Json => {
                 serde_json::to_writer_pretty(&mut out, &metas)?;

@@ -7,11 +7,12 @@ use std::str::FromStr;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use kubesecops_checks::pss::{self, Level, Version};
 use kubesecops_checks::engine::ignored_rules;
+use kubesecops_checks::pss::{self, Level, Version};
 use kubesecops_checks::{find_rule, Config, Engine, Index};
 use kubesecops_core::{Finding, Report, ReportError, Severity};
-use kubesecops_k8s::{discover, load_source, LoadOptions, Source};
+use kubesecops_k8s::{discover, load_source, LoadOptions, Object, Source};
+use kubesecops_policy::{Inventory, PolicyOptions, PolicySet};
 use kubesecops_report::{render, Format, RenderConfig};
 use rayon::prelude::*;
 
@@ -63,6 +64,17 @@ pub struct ScanArgs {
     /// Helm `--set` value for charts; repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     pub helm_set: Vec<String>,
+    /// Rego policies (conftest style) and Gatekeeper templates/constraints: a directory or
+    /// file; repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// Data files (JSON or YAML) for the policies, loaded under `data`; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// Rego package whose `deny`/`violation`/`warn` rules are evaluated (default `main`);
+    /// repeatable.
+    #[arg(long, value_name = "PACKAGE")]
+    pub rego_namespace: Vec<String>,
 }
 
 /// Everything one source contributed.
@@ -73,6 +85,17 @@ struct SourceResult {
     skipped: Vec<ReportError>,
     index: Index,
     objects: usize,
+    /// Findings and errors of Rego policies evaluated in this pass.
+    policy_findings: Vec<Finding>,
+    policy_errors: Vec<ReportError>,
+    /// Gatekeeper templates and constraints found among the scanned objects.
+    gatekeeper: Vec<Object>,
+}
+
+/// Whether an object is a Gatekeeper ConstraintTemplate or Constraint.
+fn is_gatekeeper(obj: &Object) -> bool {
+    (obj.kind() == "ConstraintTemplate" && obj.group() == "templates.gatekeeper.sh")
+        || obj.group() == "constraints.gatekeeper.sh"
 }
 
 /// Resolved scan settings: flags over `kubesecops.toml` over defaults.
@@ -122,7 +145,7 @@ fn resolve(args: &ScanArgs) -> Result<Resolved> {
     let pss = (level != Level::Privileged).then_some((level, version));
     let mut allowed_registries = file.allowed_registries;
     allowed_registries.extend(args.allowed_registries.iter().cloned());
-    let config = Config { allowed_registries, ..Config::default() };
+    let config = Config { allowed_registries };
     let ignore_file = match args.ignore_file.clone().or(file.ignore_file) {
         Some(path) => (path, true),
         None => (PathBuf::from(DEFAULT_IGNORE_FILE), false),
@@ -143,7 +166,12 @@ fn resolve(args: &ScanArgs) -> Result<Resolved> {
     })
 }
 
-fn scan_source(source: &Source, resolved: &Resolved, engine: &Engine) -> SourceResult {
+fn scan_source(
+    source: &Source,
+    resolved: &Resolved,
+    engine: &Engine,
+    policies: Option<&PolicySet>,
+) -> SourceResult {
     let loaded = load_source(source, &resolved.load);
     let mut result = SourceResult {
         errors: loaded.errors,
@@ -163,8 +191,58 @@ fn scan_source(source: &Source, resolved: &Resolved, engine: &Engine) -> SourceR
             );
         }
         result.index.add(obj);
+        if let Some(set) = policies {
+            let (findings, errors) = set.evaluate(obj);
+            result.policy_findings.extend(findings);
+            result.policy_errors.extend(errors);
+        }
+        if is_gatekeeper(obj) {
+            result.gatekeeper.push(obj.clone());
+        }
     }
     result
+}
+
+/// Loads `--policy`/`--data`; `None` when neither was given. Load errors are returned so the
+/// built-in scan still runs and reports them.
+fn load_policies(args: &ScanArgs) -> (Option<PolicySet>, Vec<ReportError>) {
+    if args.policy.is_empty() && args.data.is_empty() {
+        return (None, Vec::new());
+    }
+    let mut options = PolicyOptions {
+        policy_paths: args.policy.clone(),
+        data_paths: args.data.clone(),
+        ..Default::default()
+    };
+    if !args.rego_namespace.is_empty() {
+        options.namespaces = args.rego_namespace.clone();
+    }
+    match PolicySet::load(&options) {
+        Ok(set) => (Some(set), Vec::new()),
+        Err(errors) => (None, errors),
+    }
+}
+
+/// The Gatekeeper pass: templates and constraints from the scanned paths join the policy set,
+/// and every object is evaluated with the inventory (`data.inventory`) of all scanned objects.
+/// Referential policies need every object at once, so only this pass keeps them all in memory.
+fn gatekeeper_pass(
+    sources: &[Source],
+    resolved: &Resolved,
+    set: &mut PolicySet,
+    found: &[Object],
+) -> (Vec<Finding>, Vec<ReportError>) {
+    let mut errors = set.add_gatekeeper_objects(found);
+    let objects: Vec<Object> =
+        sources.par_iter().flat_map_iter(|source| load_source(source, &resolved.load).objects).collect();
+    errors.extend(set.set_inventory(Inventory::from_objects(&objects)));
+    let per_object: Vec<_> = objects.par_iter().map(|obj| set.evaluate(obj)).collect();
+    let mut findings = Vec::new();
+    for (f, e) in per_object {
+        findings.extend(f);
+        errors.extend(e);
+    }
+    (findings, errors)
 }
 
 /// Runs the scan and writes the report.
@@ -173,21 +251,48 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     let skip = &resolved.skip;
     let engine = Engine::new(resolved.config.clone(), |meta| !skip.iter().any(|id| meta.matches(id)));
     let (sources, mut errors) = discover(&args.paths);
+    let (mut policies, policy_load_errors) = load_policies(&args);
+    errors.extend(policy_load_errors);
+    // Policies that need the inventory are evaluated in the Gatekeeper pass only.
+    let first_pass_policies = policies.as_ref().filter(|set| !set.needs_inventory());
 
-    let results: Vec<SourceResult> =
-        sources.par_iter().map(|source| scan_source(source, &resolved, &engine)).collect();
+    let results: Vec<SourceResult> = sources
+        .par_iter()
+        .map(|source| scan_source(source, &resolved, &engine, first_pass_policies))
+        .collect();
     let mut findings = Vec::new();
     let mut notices = Vec::new();
     let mut index = Index::default();
     let mut objects = 0;
+    let (mut policy_findings, mut policy_errors, mut gatekeeper) = (Vec::new(), Vec::new(), Vec::new());
     for r in results {
         findings.extend(r.findings);
         errors.extend(r.errors);
         notices.extend(r.skipped);
         index.merge(r.index);
         objects += r.objects;
+        policy_findings.extend(r.policy_findings);
+        policy_errors.extend(r.policy_errors);
+        gatekeeper.extend(r.gatekeeper);
     }
     engine.check_index(&index, &mut findings);
+    let needs_gatekeeper_pass =
+        !gatekeeper.is_empty() || policies.as_ref().is_some_and(PolicySet::needs_inventory);
+    if needs_gatekeeper_pass {
+        let mut set = match policies.take() {
+            Some(set) => set,
+            None => PolicySet::load(&PolicyOptions::default()).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot prepare the Rego engine: {}",
+                    e.first().map_or("", |e| e.message.as_str())
+                )
+            })?,
+        };
+        // The second pass evaluates every policy again, so it replaces the first pass's results.
+        (policy_findings, policy_errors) = gatekeeper_pass(&sources, &resolved, &mut set, &gatekeeper);
+    }
+    findings.extend(policy_findings);
+    errors.extend(policy_errors);
 
     // User choices: --skip (PSS findings included), severities, ignore file, baseline.
     findings.retain(|f| !skip.iter().any(|id| filter::rule_matches(&f.rule, id)));
@@ -230,7 +335,9 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     }
     let mut out = output::open(args.output.as_deref())?;
     let lookup = |id: &str| {
-        find_rule(id).map(|def| def.meta).or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
+        find_rule(id)
+            .map(|def| def.meta)
+            .or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
     };
     let config = RenderConfig {
         rule_lookup: Some(&lookup),
