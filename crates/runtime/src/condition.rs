@@ -4,7 +4,7 @@
 //! field checks (`field[arg] op value`), macro references (bare identifiers), value lists,
 //! string-operator modifiers (`startswith anyof (...)`) and field transformers (`tolower(...)`,
 //! `val(...)`). Parsing is purely syntactic; fields and macros are resolved when a rule set is
-//! compiled (see [`crate::compile`]).
+//! compiled (see the `compile` module).
 
 use std::fmt;
 
