@@ -497,24 +497,93 @@ fn apply_merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
     own
 }
 
+/// Most re-indentation retries for one document (see [`reindent_for_go_yaml`]).
+const MAX_REINDENT_RETRIES: usize = 64;
+
+/// go-yaml (what kubectl and the API server use) accepts continuation lines of quoted scalars
+/// and flow collections that are not indented past the enclosing block; saphyr rejects them.
+/// Leading white space of such lines carries no meaning (it is folded away in quoted scalars
+/// and ignored in flow collections), so indenting them changes no value and no line number.
+/// Returns the text with the offending lines indented, or `None` when the error is another one.
+fn reindent_for_go_yaml(text: &str, err: &ScanError) -> Option<String> {
+    let info = err.info();
+    let quoted = info.contains("invalid indentation in quoted scalar");
+    if !quoted && !info.contains("invalid indentation in flow construct") {
+        return None;
+    }
+    let marker = err.marker();
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    let first = marker.line().checked_sub(1)?;
+    let target: Vec<usize> = if quoted {
+        // The marker is the opening quote: indent every continuation line up to the closing one.
+        let start: usize = text.char_indices().nth(marker.index()).map(|(b, _)| b)?;
+        let quote = text[start..].chars().next()?;
+        let mut end = None;
+        let mut chars = text[start + quote.len_utf8()..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match (quote, c) {
+                ('"', '\\') => {
+                    chars.next();
+                }
+                ('\'', '\'') if chars.peek().map(|&(_, n)| n) == Some('\'') => {
+                    chars.next();
+                }
+                (q, c) if c == q => {
+                    end = Some(start + quote.len_utf8() + i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let last = text[..end?].matches('\n').count();
+        (first + 1..=last).collect()
+    } else {
+        vec![first]
+    };
+    let pad = " ".repeat(marker.col().max(1));
+    for i in target {
+        let line = lines.get_mut(i)?;
+        line.insert_str(0, &pad);
+    }
+    Some(lines.concat())
+}
+
 fn parse_one(text: &str, first_line: u32) -> Result<Document, ParseError> {
+    let mut current = std::borrow::Cow::Borrowed(text);
+    for _ in 0..MAX_REINDENT_RETRIES {
+        match parse_one_exact(&current, first_line) {
+            Err((err, Some(scan))) => match reindent_for_go_yaml(&current, &scan) {
+                Some(fixed) => current = std::borrow::Cow::Owned(fixed),
+                None => return Err(err),
+            },
+            other => return other.map_err(|(err, _)| err),
+        }
+    }
+    parse_one_exact(&current, first_line).map_err(|(err, _)| err)
+}
+
+/// Parses one document; a scanner error is returned with the raw error for re-indentation.
+fn parse_one_exact(text: &str, first_line: u32) -> Result<Document, (ParseError, Option<ScanError>)> {
     let mut builder =
         Builder { first_line, stack: Vec::new(), anchors: HashMap::new(), nodes: 0, root: None };
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e: ScanError| ParseError {
-            line: (e.marker().line() as u32).saturating_add(first_line - 1),
-            column: e.marker().col() as u32 + 1,
-            message: e.info().to_string(),
+        let (event, span) = next.map_err(|e: ScanError| {
+            let err = ParseError {
+                line: (e.marker().line() as u32).saturating_add(first_line - 1),
+                column: e.marker().col() as u32 + 1,
+                message: e.info().to_string(),
+            };
+            (err, Some(e))
         })?;
         if let Event::DocumentStart(_) = event {
             documents += 1;
             if documents > 1 {
-                return Err(builder.error(&span, "unexpected second document in one chunk"));
+                return Err((builder.error(&span, "unexpected second document in one chunk"), None));
             }
         }
-        builder.on_event(event, span)?;
+        builder.on_event(event, span).map_err(|e| (e, None))?;
     }
     let root = builder.root.filter(|root| !root.is_null());
     Ok(Document { root, line: first_line })
@@ -589,6 +658,17 @@ mod tests {
         assert!(parse_documents(&bomb)[0].as_ref().unwrap_err().message.contains("alias"));
         let deep = "[".repeat(10_000);
         assert!(parse_documents(&deep)[0].is_err());
+    }
+
+    #[test]
+    fn continuation_lines_go_yaml_accepts() {
+        let root = one("a:\n  b: \"first\n  second\"\n  c: 'x\n  y'\nd: [\n    1,\n  2]\ne: 3\n");
+        assert_eq!(root.path(&["a", "b"]).unwrap().as_str(), Some("first second"));
+        assert_eq!(root.path(&["a", "c"]).unwrap().as_str(), Some("x y"));
+        assert_eq!(root.get("d").unwrap().items().len(), 2);
+        assert_eq!(root.key_pos("e").line, 9, "lines are unchanged");
+        let still_bad = parse_documents("a: \"never closed\nb: 1\n");
+        assert!(still_bad[0].is_err());
     }
 
     #[test]
