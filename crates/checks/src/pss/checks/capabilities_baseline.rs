@@ -52,22 +52,9 @@ pub(crate) static CHECK: CheckDef = CheckDef {
     versions: &[Since { minor: 0, run: since_1_0, overrides: &[] }],
 };
 
-/// Capabilities the common container runtimes grant without being asked.
-const RUNTIME_DEFAULT: [&str; 13] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
+// Capabilities the common container runtimes grant without being asked: the baseline
+// level's allowed set, one list shared with the manifest rules.
+use crate::rules::pod::capability_sets::BASELINE as RUNTIME_DEFAULT;
 
 fn since_1_0(pod: &Pod<'_>, sink: &mut Sink<'_>) {
     for container in &pod.containers {
