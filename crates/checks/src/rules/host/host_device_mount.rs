@@ -1,6 +1,6 @@
 use kubesecops_k8s::Object;
 
-use crate::rules::host::host_paths::{host_path_volumes, HostPathClass};
+use crate::rules::host::host_paths::{report_class, HostPathClass};
 use crate::{declare_rule, Config, Emitter};
 
 declare_rule! {
@@ -43,15 +43,7 @@ declare_rule! {
 
 /// Reports each `hostPath` volume of a device.
 pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
-    let Some(template) = obj.pod_template() else { return };
-    for volume in host_path_volumes(&template) {
-        if volume.class() != HostPathClass::Device {
-            continue;
-        }
-        out.emit(
-            volume.pos(),
-            &format!("volumes[{}].hostPath.path", volume.name),
-            format!("volume {:?} mounts host device path {}", volume.name, volume.display()),
-        );
-    }
+    report_class(obj, HostPathClass::Device, out, |volume| {
+        format!("volume {:?} mounts host device path {}", volume.name, volume.display())
+    });
 }

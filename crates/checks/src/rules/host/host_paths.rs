@@ -210,6 +210,21 @@ pub fn benign_when_read_only(path: &str) -> bool {
     BENIGN_WHEN_READ_ONLY.iter().any(|benign| is_within(path, benign))
 }
 
+/// Reports every `hostPath` volume of the object whose path is of `class`, at the path's
+/// position, with the message `describe` gives for the volume. The shared body of the rules
+/// that each flag one class of host path.
+pub fn report_class(
+    obj: &kubesecops_k8s::Object,
+    class: HostPathClass,
+    out: &mut crate::Emitter<'_>,
+    describe: impl Fn(&HostPathVolume<'_>) -> String,
+) {
+    let Some(template) = obj.pod_template() else { return };
+    for volume in host_path_volumes(&template).iter().filter(|v| v.class() == class) {
+        out.emit(volume.pos(), &format!("volumes[{}].hostPath.path", volume.name), describe(volume));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 use kubesecops_k8s::Object;
 
-use crate::rules::host::host_paths::{host_path_volumes, HostPathClass};
+use crate::rules::host::host_paths::{report_class, HostPathClass};
 use crate::{declare_rule, Config, Emitter};
 
 declare_rule! {
@@ -43,19 +43,7 @@ declare_rule! {
 
 /// Reports each `hostPath` volume of `/proc` or below.
 pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
-    let Some(template) = obj.pod_template() else { return };
-    for volume in host_path_volumes(&template) {
-        if volume.class() != HostPathClass::Proc {
-            continue;
-        }
-        out.emit(
-            volume.pos(),
-            &format!("volumes[{}].hostPath.path", volume.name),
-            format!(
-                "volume {:?} mounts the node's /proc through host path {}",
-                volume.name,
-                volume.display()
-            ),
-        );
-    }
+    report_class(obj, HostPathClass::Proc, out, |volume| {
+        format!("volume {:?} mounts the node's /proc through host path {}", volume.name, volume.display())
+    });
 }

@@ -1,6 +1,6 @@
 use kubesecops_k8s::Object;
 
-use crate::rules::host::host_paths::{host_path_volumes, HostPathClass};
+use crate::rules::host::host_paths::{report_class, HostPathClass};
 use crate::{declare_rule, Config, Emitter};
 
 declare_rule! {
@@ -49,19 +49,11 @@ declare_rule! {
 
 /// Reports each `hostPath` volume exposing a container runtime socket.
 pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
-    let Some(template) = obj.pod_template() else { return };
-    for volume in host_path_volumes(&template) {
-        if volume.class() != HostPathClass::RuntimeSocket {
-            continue;
-        }
-        out.emit(
-            volume.pos(),
-            &format!("volumes[{}].hostPath.path", volume.name),
-            format!(
-                "volume {:?} exposes the container runtime socket through host path {}: full control of the node",
-                volume.name,
-                volume.display()
-            ),
-        );
-    }
+    report_class(obj, HostPathClass::RuntimeSocket, out, |volume| {
+        format!(
+            "volume {:?} exposes the container runtime socket through host path {}: full control of the node",
+            volume.name,
+            volume.display()
+        )
+    });
 }
