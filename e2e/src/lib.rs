@@ -1,0 +1,145 @@
+//! Shared helpers for the end-to-end tests under `e2e/tests/`.
+//!
+//! Every end-to-end test is `#[ignore]`d so that `cargo test --workspace` (the unit tests)
+//! never needs a real component; `.ci/e2e` runs them with `--ignored`, phase by phase:
+//!
+//! | test name prefix | where it runs | what `.ci/e2e` provides |
+//! |---|---|---|
+//! | `local_` | the root network namespace | Debian packages installed; each test starts the real service it needs (registry, prometheus, etcd) on loopback itself |
+//! | `cluster_` | inside the `kso-node` network namespace | the kso-cluster up, with the audit webhook flags of [`AUDIT_WEBHOOK_ADDR`] |
+//! | `insecure_kubelet_` | inside `kso-node` | the cluster up with `KSO_KUBELET_INSECURE=1` |
+//!
+//! A missing prerequisite fails the test when `CI=true` and prints why it skipped otherwise:
+//! never a silent pass in CI.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Where the API server sends audit events in the `cluster_` phase (inside the `kso-node`
+/// network namespace): `runtime serve` must listen here, plain HTTP, path `/k8s-audit`.
+pub const AUDIT_WEBHOOK_ADDR: &str = "127.0.0.1:9765";
+
+/// True when running in CI (`CI=true`): missing prerequisites are failures there.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Checks a prerequisite. Returns `false` (after saying why) when the test should stop
+/// early outside CI; panics in CI, so a missing component can never look like a pass.
+#[must_use]
+pub fn require(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if in_ci() {
+        panic!("end-to-end prerequisite missing (CI=true): {what}");
+    }
+    eprintln!("SKIPPED: end-to-end prerequisite missing: {what}");
+    false
+}
+
+/// Requires an environment variable set by `.ci/e2e` and returns its value.
+pub fn require_env(name: &str) -> Option<String> {
+    let value = std::env::var(name).ok().filter(|v| !v.is_empty());
+    require(value.is_some(), &format!("environment variable {name} (set by .ci/e2e)")).then(|| value.unwrap())
+}
+
+/// Returns true when `program` is found on PATH (or is an existing path).
+pub fn have_program(program: &str) -> bool {
+    find_program(program).is_some()
+}
+
+/// Full path of `program` on PATH.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let direct = Path::new(program);
+    if direct.components().count() > 1 {
+        return direct.is_file().then(|| direct.to_path_buf());
+    }
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(program)).find(|p| p.is_file())
+}
+
+/// The workspace root (the folder holding `.ci/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e/ sits in the workspace root").to_path_buf()
+}
+
+/// The `kubesecops` binary under test: `$KUBESECOPS_BIN`, else the workspace's debug build
+/// (`.ci/e2e` builds it first).
+pub fn kubesecops_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("KUBESECOPS_BIN") {
+        return PathBuf::from(bin);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join("kubesecops")
+}
+
+/// A `Command` for the kubesecops binary under test.
+pub fn kubesecops() -> Command {
+    Command::new(kubesecops_bin())
+}
+
+/// The test cluster's admin kubeconfig and kubectl, when the cluster phase is running.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// Admin kubeconfig (`$KSO_KUBECONFIG`).
+    pub kubeconfig: PathBuf,
+    /// kubectl built with the cluster (`$KSO_KUBECTL`).
+    pub kubectl: PathBuf,
+    /// The node's address inside the namespace (`$KSO_NODE_IP`).
+    pub node_ip: String,
+}
+
+impl Cluster {
+    /// The running test cluster, or `None` (skip outside CI, panic in CI).
+    pub fn require() -> Option<Cluster> {
+        let kubeconfig = require_env("KSO_KUBECONFIG")?;
+        let kubectl = require_env("KSO_KUBECTL")?;
+        let node_ip = require_env("KSO_NODE_IP")?;
+        let cluster = Cluster { kubeconfig: kubeconfig.into(), kubectl: kubectl.into(), node_ip };
+        require(cluster.kubeconfig.is_file(), "the kso-cluster admin kubeconfig").then_some(cluster)
+    }
+
+    /// Runs kubectl with the admin kubeconfig; returns its output whatever the status.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new(&self.kubectl)
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args(args)
+            .output()
+            .expect("kubectl runs")
+    }
+
+    /// Runs kubectl and panics with its stderr when it fails; returns stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Applies a manifest given as text (`kubectl apply -f -`).
+    pub fn apply(&self, manifest: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(&self.kubectl)
+            .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args(["apply", "-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("kubectl runs");
+        child.stdin.take().expect("stdin").write_all(manifest.as_bytes()).expect("write manifest");
+        child.wait_with_output().expect("kubectl finishes")
+    }
+}
+
+/// Kills the child process when dropped, so a failing test never leaves a server behind.
+#[derive(Debug)]
+pub struct ChildGuard(pub std::process::Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
