@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 work=${1:-/tmp/kubesecops-bench}
 mkdir -p "$work"
 cargo build -q --release -p kubesecops -p kubesecops-corpus
-bin=target/release/kubesecops
-gen=target/release/kubesecops-corpus
+target_dir=${CARGO_TARGET_DIR:-target}
+bin=$target_dir/release/kubesecops
+gen=$target_dir/release/kubesecops-corpus
 [ -d "$work/c1k" ] || "$gen" 1000 "$work/c1k"
 [ -d "$work/c50k" ] || "$gen" 50000 "$work/c50k"
 
@@ -19,16 +20,17 @@ measure() {
   local label=$1 objects=$2 dir=$3; shift 3
   local bytes rss_kb; bytes=$(du -sb "$dir" | cut -f1)
   cat "$dir"/* > /dev/null # warm the page cache so every tool reads from memory
-  /usr/bin/time -q -f "%e %M" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" || true
-  read -r secs rss_kb < "$work/time.txt"
-  awk -v l="$label" -v s="$secs" -v b="$bytes" -v o="$objects" -v r="$rss_kb" 'BEGIN {
+  /usr/bin/time -q -f "%e %M %U %S" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" || true
+  read -r secs rss_kb user sys < "$work/time.txt"
+  awk -v l="$label" -v s="$secs" -v b="$bytes" -v o="$objects" -v r="$rss_kb" -v u="$user" -v y="$sys" 'BEGIN {
     if (s <= 0) s = 0.001
-    printf "%-38s %8.3f s %8.1f MB/s %9.0f objects/s %7.1f MB peak RSS\n", l, s, b/1e6/s, o/s, r/1024 }'
+    printf "%-38s %8.3f s %8.1f MB/s %9.0f objects/s %7.1f MB peak RSS %7.2f CPU s\n", l, s, b/1e6/s, o/s, r/1024, u+y }'
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GiB"
 echo "kubesecops $($bin --version | awk '{print $2}'), corpus: kubesecops-corpus (seed 1)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(wall s, and CPU s = user + system: on a loaded machine CPU time is the steadier figure)"
 measure "kubesecops scan 1,000 objects (json)" 1000 "$work/c1k" $bin scan "$work/c1k" --format json; k1=$secs
 measure "kubesecops scan 50,000 objects (json)" 50000 "$work/c50k" $bin scan "$work/c50k" --format json
 measure "kubesecops scan 50,000 objects (sarif)" 50000 "$work/c50k" $bin scan "$work/c50k" --format sarif

@@ -19,6 +19,8 @@ pub struct NamespaceRecord {
     pub location: Location,
     /// The Namespace object.
     pub object: Arc<ObjectRef>,
+    /// `metadata.labels` of the Namespace object.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A workload: anything with a pod template.
@@ -37,6 +39,14 @@ pub struct WorkloadRecord {
     pub object: Arc<ObjectRef>,
 }
 
+impl WorkloadRecord {
+    /// Whether `selector` selects these pods.
+    pub fn selected_by(&self, selector: &LabelSelector) -> bool {
+        let labels: Vec<(&str, &str)> = self.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        selector.matches(&labels)
+    }
+}
+
 /// One ingress or egress peer of a NetworkPolicy rule.
 #[derive(Debug, Clone, Default)]
 pub struct PeerRecord {
@@ -46,6 +56,12 @@ pub struct PeerRecord {
     pub except: Vec<String>,
     /// True when the peer has a podSelector or namespaceSelector (in-cluster peers only).
     pub selects_pods: bool,
+    /// `podSelector`, when written (an unreadable selector is left out).
+    pub pod_selector: Option<LabelSelector>,
+    /// `namespaceSelector`, when written.
+    pub namespace_selector: Option<LabelSelector>,
+    /// Where the peer is written.
+    pub line: Option<u32>,
 }
 
 /// One entry of a NetworkPolicy rule's `ports`.
@@ -85,6 +101,8 @@ pub struct PolicyRuleRecord {
     pub peers: Vec<PeerRecord>,
     /// Ports; empty means every port.
     pub ports: Vec<PortRecord>,
+    /// Where the rule is written.
+    pub line: Option<u32>,
 }
 
 impl PolicyRuleRecord {
@@ -148,10 +166,17 @@ pub struct Index {
     pub network_policies: Vec<NetworkPolicyRecord>,
     /// Objects carrying the ignore annotation, with the ids it names.
     pub ignored: Vec<(Arc<ObjectRef>, Vec<String>)>,
+    /// Roles, bindings and service accounts, for RBAC privilege paths.
+    pub rbac: kubesecops_rbac::Model,
+    /// Pod token mounts and ServiceAccounts, for the cluster rules.
+    pub cluster: crate::rules::cluster::ClusterRecords,
     /// Positions in `network_policies` per namespace, built on the first query so that
     /// per-workload lookups do not scan every policy of every namespace. `add` and `merge`
     /// reset it; change the public vectors only before querying.
     policies_by_namespace: OnceLock<HashMap<String, Vec<usize>>>,
+    /// Positions in `workloads` per namespace (host-network pods left out), built on first
+    /// query like `policies_by_namespace`.
+    workloads_by_namespace: OnceLock<HashMap<String, Vec<usize>>>,
 }
 
 /// The namespace an object lives in (`default` when it does not say).
@@ -161,6 +186,27 @@ pub fn effective_namespace(obj: &Object) -> String {
     } else {
         obj.namespace().to_string()
     }
+}
+
+/// A selector field of a peer: `Some` when written (`podSelector: {}` and a null value are
+/// the empty selector), `None` when absent or unreadable.
+fn selector(peer: &Node, field: &str) -> Option<LabelSelector> {
+    let entry = peer.entry(field)?;
+    if entry.value.is_null() {
+        return Some(LabelSelector::default());
+    }
+    LabelSelector::from_node(&entry.value).ok()
+}
+
+/// `metadata.labels` as owned pairs.
+fn labels_of(metadata: Option<&Node>) -> Vec<(String, String)> {
+    metadata
+        .and_then(|m| m.get("labels"))
+        .map(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| Some((e.key.clone(), e.value.as_str()?.to_string())))
+        .collect()
 }
 
 fn peers(rule: &Node, field: &str) -> Vec<PeerRecord> {
@@ -181,6 +227,9 @@ fn peers(rule: &Node, field: &str) -> Vec<PeerRecord> {
                     .collect(),
                 selects_pods: peer.entry("podSelector").is_some()
                     || peer.entry("namespaceSelector").is_some(),
+                pod_selector: selector(peer, "podSelector"),
+                namespace_selector: selector(peer, "namespaceSelector"),
+                line: Some(peer.pos.line),
             }
         })
         .collect()
@@ -203,15 +252,19 @@ impl Index {
     /// Records what cross-object rules need from `obj`.
     pub fn add(&mut self, obj: &Object) {
         self.policies_by_namespace = OnceLock::new();
+        self.workloads_by_namespace = OnceLock::new();
         let ignored = crate::engine::ignored_rules(obj);
         if !ignored.is_empty() {
             self.ignored.push((Arc::clone(&obj.meta), ignored));
         }
+        self.rbac.add(obj);
+        self.cluster.add(obj);
         if obj.kind() == "Namespace" && obj.group().is_empty() {
             self.namespaces.push(NamespaceRecord {
                 name: obj.meta.name.clone(),
                 location: obj.location(obj.root.pos),
                 object: Arc::clone(&obj.meta),
+                labels: labels_of(obj.metadata()),
             });
         }
         if obj.kind() == "NetworkPolicy" && obj.group() == "networking.k8s.io" {
@@ -239,7 +292,11 @@ impl Index {
                     .map(Node::items)
                     .unwrap_or_default()
                     .iter()
-                    .map(|r| PolicyRuleRecord { peers: peers(r, peer_field), ports: ports(r) })
+                    .map(|r| PolicyRuleRecord {
+                        peers: peers(r, peer_field),
+                        ports: ports(r),
+                        line: Some(r.pos.line),
+                    })
                     .collect()
             };
             self.network_policies.push(NetworkPolicyRecord {
@@ -267,10 +324,42 @@ impl Index {
     /// Adds another index's records (for parallel loading).
     pub fn merge(&mut self, other: Index) {
         self.policies_by_namespace = OnceLock::new();
+        self.workloads_by_namespace = OnceLock::new();
         self.namespaces.extend(other.namespaces);
         self.workloads.extend(other.workloads);
         self.network_policies.extend(other.network_policies);
         self.ignored.extend(other.ignored);
+        self.rbac.merge(other.rbac);
+        self.cluster.merge(other.cluster);
+    }
+
+    /// The labels of namespace `name` as a namespace selector sees them: those of its
+    /// `Namespace` object when the input has one, plus `kubernetes.io/metadata.name`, which the
+    /// API server sets on every namespace.
+    pub fn namespace_labels(&self, name: &str) -> Vec<(String, String)> {
+        let mut labels: Vec<(String, String)> =
+            self.namespaces.iter().find(|n| n.name == name).map(|n| n.labels.clone()).unwrap_or_default();
+        labels.retain(|(k, _)| k != "kubernetes.io/metadata.name");
+        labels.push(("kubernetes.io/metadata.name".to_string(), name.to_string()));
+        labels
+    }
+
+    /// The workloads of `namespace` that NetworkPolicies apply to (host-network pods left out).
+    pub fn pod_network_workloads(&self, namespace: &str) -> impl Iterator<Item = &WorkloadRecord> + '_ {
+        let by_namespace = self.workloads_by_namespace.get_or_init(|| {
+            let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, w) in self.workloads.iter().enumerate().filter(|(_, w)| !w.host_network) {
+                map.entry(w.namespace.clone()).or_default().push(i);
+            }
+            map
+        });
+        by_namespace.get(namespace).map(Vec::as_slice).unwrap_or_default().iter().map(|&i| &self.workloads[i])
+    }
+
+    /// Every namespace that holds a workload NetworkPolicies apply to.
+    pub fn pod_network_namespaces(&self) -> impl Iterator<Item = &str> + '_ {
+        let _ = self.pod_network_workloads("");
+        self.workloads_by_namespace.get().into_iter().flat_map(|m| m.keys().map(String::as_str))
     }
 
     /// The NetworkPolicies of `namespace` that select a workload.
@@ -336,7 +425,7 @@ mod tests {
         assert!(everyone.allows_everything());
         let open_block = PolicyRuleRecord {
             peers: vec![PeerRecord { cidr: Some("0.0.0.0/0".into()), ..PeerRecord::default() }],
-            ports: Vec::new(),
+            ..PolicyRuleRecord::default()
         };
         assert!(open_block.allows_everything());
         let named = PortRecord { protocol: "TCP".into(), port: Some("http".into()), end_port: None };

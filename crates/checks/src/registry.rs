@@ -17,6 +17,7 @@ pub static RULES: LazyLock<Vec<&'static RuleDef>> = LazyLock::new(|| {
         rules::network::RULES,
         rules::rbac::RULES,
         rules::secrets::RULES,
+        rules::cluster::RULES,
     ]
     .into_iter()
     .flatten()

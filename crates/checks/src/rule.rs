@@ -92,6 +92,9 @@ impl Emitter<'_> {
             message: message.into(),
             location: self.object.location(pos),
             fingerprint: fingerprint(self.meta.id, &self.object.path, Some(object), key),
+            vcs: None,
+            package: None,
+            fixed_version: None,
             object: Some(Arc::clone(object)),
         });
     }
@@ -118,6 +121,9 @@ impl IndexEmitter<'_> {
             severity: self.meta.severity,
             message: message.into(),
             fingerprint: fingerprint(self.meta.id, &location.path, Some(object), key),
+            vcs: None,
+            package: None,
+            fixed_version: None,
             location,
             object: Some(Arc::clone(object)),
         });

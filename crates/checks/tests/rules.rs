@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use kubesecops_checks::config::SecretManager;
 use kubesecops_checks::{docs, Config, Engine, Index, RULES};
 use kubesecops_core::Finding;
 use kubesecops_k8s::loader::load_text;
@@ -25,7 +26,11 @@ fn test_config() -> Config {
         "mcr.microsoft.com",
         "cgr.dev/chainguard",
     ];
-    Config { allowed_registries: registries.iter().map(|r| r.to_string()).collect() }
+    Config {
+        allowed_registries: registries.iter().map(|r| r.to_string()).collect(),
+        // `KSO-S007` reports only when the project requires a secret manager.
+        secret_managers: vec![SecretManager::Vault, SecretManager::Csi],
+    }
 }
 
 fn run_rule(id: &str, path: &Path) -> (Vec<Finding>, usize) {

@@ -25,6 +25,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// CIS node benchmark: `bench node` (kube-bench benchmark folders or built-in checks).
+    Bench(cmd::bench::BenchArgs),
+    /// Probe cluster components as an attacker would (kube-hunter class; `--from-pod` too).
+    Probe(cmd::probe::ProbeArgs),
     /// Scan manifests (files, directories, `-` for stdin, Helm charts) with the built-in
     /// rules and the Pod Security Standards.
     Scan(cmd::scan::ScanArgs),
@@ -40,13 +44,28 @@ enum Command {
     /// Find secrets (keys, tokens, passwords) in files, directories or stdin, with the
     /// built-in rules or a gitleaks configuration.
     Secrets(cmd::secrets::SecretsArgs),
-    /// Falco-compatible detection on Kubernetes audit events (`runtime replay`).
+    /// Falco-compatible detection on Kubernetes audit events (`runtime replay`, `runtime serve`).
     Runtime(cmd::runtime::RuntimeArgs),
+    /// Evidence of runtime alerts: `forensics verify DIR`, `forensics export DIR`.
+    Forensics(cmd::forensics::ForensicsArgs),
     /// NetworkPolicy reachability: `netpol connlist PATH...`, `netpol diff DIR1 DIR2`,
     /// `netpol test-plan PATH...`.
     Netpol(cmd::netpol::NetpolArgs),
     /// The local vulnerability database: `db import PATH...` (OSV records), `db info`.
     Db(cmd::db::DbArgs),
+    /// The validating admission webhook over HTTPS: `/validate`, `/healthz`, `/readyz`, `/metrics`.
+    Serve(cmd::serve::ServeArgs),
+    /// Scan a container image (archive, OCI layout, registry reference or `--rootfs DIR`):
+    /// packages, vulnerabilities, secrets in layers, image compliance; SBOM output.
+    Image(cmd::image::ImageArgs),
+    /// The Dockerfile rules (user, base image, secrets, health check, ports, ADD, ...).
+    Dockerfile(cmd::dockerfile::DockerfileArgs),
+    /// Vulnerabilities of the packages an SBOM lists (CycloneDX or SPDX JSON).
+    Sbom(cmd::sbom::SbomArgs),
+    /// Live cluster audit: `cluster scan`, `cluster snapshot -o FILE`.
+    Cluster(cmd::cluster::ClusterArgs),
+    /// RBAC: `rbac paths` (privilege escalation), `rbac who-can`, `rbac suggest`.
+    Rbac(cmd::rbac::RbacArgs),
 }
 
 /// Exit status: 0 clean, 1 findings at or above `--fail-on`, 2 usage or input errors.
@@ -73,14 +92,23 @@ impl From<Status> for ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
         Command::Scan(args) => cmd::scan::run(args),
         Command::Pss(args) => cmd::pss::run(args),
         Command::Rules(args) => cmd::rules::run(args),
         Command::Policy(args) => cmd::policy::run(args),
         Command::Secrets(args) => cmd::secrets::run(args),
         Command::Runtime(args) => cmd::runtime::run(args),
+        Command::Forensics(args) => cmd::forensics::run(args),
         Command::Netpol(args) => cmd::netpol::run(args),
         Command::Db(args) => cmd::db::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Image(args) => cmd::image::run(args),
+        Command::Dockerfile(args) => cmd::dockerfile::run(args),
+        Command::Sbom(args) => cmd::sbom::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
+        Command::Rbac(args) => cmd::rbac::run(args),
     };
     match result {
         Ok(status) => status.into(),

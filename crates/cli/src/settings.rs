@@ -51,6 +51,10 @@ pub struct ScanSettings {
     /// Helm `--set` values.
     #[serde(default)]
     pub helm_set: Vec<String>,
+    /// Secret managers credentials must come from (`vault`, `csi`, `external-secrets`);
+    /// turns on `KSO-S007`.
+    #[serde(default)]
+    pub secret_managers: Vec<String>,
 }
 
 /// Finds and reads the settings file: `KUBESECOPS_CONFIG` if set, else the nearest

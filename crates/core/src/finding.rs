@@ -71,6 +71,34 @@ impl ObjectRef {
     }
 }
 
+/// Where in version-control history a finding was introduced (`kubesecops secrets --git`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Vcs {
+    /// Full commit id.
+    pub commit: String,
+    /// `Name <email>` of the commit's author.
+    pub author: String,
+    /// Author date, RFC 3339 (`2024-05-01T12:00:00+02:00`).
+    pub date: String,
+}
+
+/// An installed package that a vulnerability finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Package {
+    /// Name as its ecosystem writes it.
+    pub name: String,
+    /// Installed version.
+    pub version: String,
+    /// OSV ecosystem (`Debian:12`, `npm`, `PyPI`, ...).
+    pub ecosystem: String,
+    /// The file inside the image (or SBOM) the package was read from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// Image layer (digest) that file came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+}
+
 /// One problem found by a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -87,6 +115,15 @@ pub struct Finding {
     pub object: Option<Arc<ObjectRef>>,
     /// Stable identity of this finding across edits that move lines (see [`fingerprint`]).
     pub fingerprint: String,
+    /// The commit that added the offending line, for findings in version-control history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcs: Option<Box<Vcs>>,
+    /// The package a vulnerability finding is about (image and SBOM scans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<Box<Package>>,
+    /// The first version that fixes the vulnerability, when one is known.
+    #[serde(rename = "fixedVersion", default, skip_serializing_if = "Option::is_none")]
+    pub fixed_version: Option<String>,
 }
 
 /// A fingerprint that survives line moves: a hash of the rule id, the file, the object and

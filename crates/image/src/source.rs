@@ -4,7 +4,9 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::ImageError;
+use crate::detect::Package;
+use crate::limits::Limits;
+use crate::{binary, jar, ImageError};
 
 /// Largest file handed to a detector; package databases and lockfiles are far smaller.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -21,6 +23,16 @@ pub trait FileSource {
         wanted: &dyn Fn(&str) -> bool,
         visit: &mut FileVisitor<'_>,
     ) -> Result<(), ImageError>;
+
+    /// Packages embedded in binaries (Go build info, `cargo auditable`) and jars.
+    fn embedded_packages(&mut self, _limits: &Limits) -> Result<Vec<Package>, ImageError> {
+        Ok(Vec::new())
+    }
+
+    /// The image layer that provides `path`, for sources made of layers.
+    fn layer_of(&self, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A root filesystem unpacked in a host directory (`--rootfs DIR`).
@@ -37,7 +49,7 @@ impl RootFs {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ImageError + '_ {
-    move |source| ImageError::Io { path: path.display().to_string(), source }
+    move |error| ImageError::Io { path: path.display().to_string(), error }
 }
 
 impl FileSource for RootFs {
@@ -78,6 +90,45 @@ impl FileSource for RootFs {
             }
         }
         Ok(())
+    }
+
+    fn embedded_packages(&mut self, limits: &Limits) -> Result<Vec<Package>, ImageError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut found = Vec::new();
+        let mut pending = vec![(self.root.clone(), String::new())];
+        while let Some((dir, relative)) = pending.pop() {
+            let mut entries: Vec<_> = fs::read_dir(&dir)
+                .map_err(io_error(&dir))?
+                .collect::<Result<_, _>>()
+                .map_err(io_error(&dir))?;
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
+                let path = if relative.is_empty() { name } else { format!("{relative}/{name}") };
+                let file_type = entry.file_type().map_err(io_error(&entry.path()))?;
+                if file_type.is_dir() {
+                    pending.push((entry.path(), path));
+                    continue;
+                }
+                if !file_type.is_file() {
+                    continue;
+                }
+                let meta = entry.metadata().map_err(io_error(&entry.path()))?;
+                let archive = [".jar", ".war", ".ear"].iter().any(|ext| path.ends_with(ext));
+                let executable = meta.permissions().mode() & 0o111 != 0 && meta.len() >= 64;
+                if !(archive || executable) || meta.len() > limits.max_binary_bytes {
+                    continue;
+                }
+                let bytes = fs::read(entry.path()).map_err(io_error(&entry.path()))?;
+                if archive {
+                    // A damaged jar is not a reason to stop the scan; it has no packages.
+                    found.extend(jar::packages(&bytes, &path, limits).unwrap_or_default());
+                } else if bytes.starts_with(b"\x7fELF") {
+                    found.extend(binary::packages(&bytes, &path));
+                }
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -6,6 +6,7 @@
 //!   discovery of pod templates in every workload kind, CRDs included.
 //! - [`loader`]: files, directories (honouring `.gitignore`), stdin, `List` kinds, Helm charts.
 
+mod fast;
 pub mod loader;
 pub mod node;
 pub mod object;

@@ -286,9 +286,37 @@ pub const MAX_NODES: usize = 1_000_000;
 /// Parses a YAML (or JSON) stream into documents. Each document is parsed on its own, so an
 /// error in one is reported for that document and every other document is still returned.
 pub fn parse_documents(text: &str) -> Vec<Result<Document, ParseError>> {
+    parse_documents_with(text, true)
+}
+
+/// [`parse_documents`] with the full parser only, never the fast path for plain block YAML.
+/// The two must give the same result for every input: differential tests and the fuzz target
+/// compare them.
+#[doc(hidden)]
+pub fn parse_documents_full_parser(text: &str) -> Vec<Result<Document, ParseError>> {
+    parse_documents_with(text, false)
+}
+
+/// How many documents of `text` the fast path builds on its own (the others go to the full
+/// parser): for tests and benchmarks.
+#[doc(hidden)]
+pub fn fast_path_documents(text: &str) -> (usize, usize) {
+    let chunks = split_documents(text);
+    let fast = chunks.iter().filter(|c| crate::fast::parse(c.text, c.first_line).is_some()).count();
+    (fast, chunks.len())
+}
+
+fn parse_documents_with(text: &str, fast: bool) -> Vec<Result<Document, ParseError>> {
     split_documents(text)
         .into_iter()
-        .map(|chunk| parse_one(chunk.text, chunk.first_line))
+        .map(|chunk| {
+            if fast {
+                if let Some(root) = crate::fast::parse(chunk.text, chunk.first_line) {
+                    return Ok(Document { root: root.filter(|r| !r.is_null()), line: chunk.first_line });
+                }
+            }
+            parse_one(chunk.text, chunk.first_line)
+        })
         .filter(|doc| !matches!(doc, Ok(Document { root: None, .. })))
         .collect()
 }
@@ -507,6 +535,9 @@ const MAX_REINDENT_RETRIES: usize = 64;
 /// Returns the text with the offending lines indented, or `None` when the error is another one.
 fn reindent_for_go_yaml(text: &str, err: &ScanError) -> Option<String> {
     let info = err.info();
+    if info.contains("tabs disallowed within this context") {
+        return tabs_to_spaces_in_flow(text, err.marker().line().checked_sub(1)?);
+    }
     let quoted = info.contains("invalid indentation in quoted scalar");
     if !quoted && !info.contains("invalid indentation in flow construct") {
         return None;
@@ -546,6 +577,54 @@ fn reindent_for_go_yaml(text: &str, err: &ScanError) -> Option<String> {
         line.insert_str(0, &pad);
     }
     Some(lines.concat())
+}
+
+/// go-yaml treats tabs as white space between the tokens of a flow collection, also at the
+/// start of a continuation line; saphyr takes them for block indentation. When line `index`
+/// (0-based) lies inside a flow collection, its leading tabs become spaces: one character
+/// each, so columns stay the same. `None` outside flow collections (an error there too).
+fn tabs_to_spaces_in_flow(text: &str, index: usize) -> Option<String> {
+    let start = text.split_inclusive('\n').take(index).map(str::len).sum::<usize>();
+    let line = text[start..].split_inclusive('\n').next()?;
+    let indent_len = line.len() - line.trim_start_matches([' ', '\t']).len();
+    if !line[..indent_len].contains('\t') {
+        return None;
+    }
+    // Flow depth at the start of the line: brackets outside quotes and comments.
+    let mut depth = 0usize;
+    let mut chars = text[..start].chars().peekable();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = '\n';
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') if quote.is_none() => comment = false,
+            _ if comment => {}
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some('\''), '\'') if chars.peek() == Some(&'\'') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'')
+                if depth > 0 || matches!(previous, ' ' | ':' | '-' | '\n' | '[' | '{' | ',') =>
+            {
+                quote = Some(c)
+            }
+            (None, '#') if matches!(previous, ' ' | '\t' | '\n') => comment = true,
+            (None, '[' | '{') => depth += 1,
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = c;
+    }
+    if depth == 0 || quote.is_some() {
+        return None;
+    }
+    let fixed: String = line[..indent_len].chars().map(|_| ' ').collect();
+    Some(format!("{}{fixed}{}", &text[..start], &text[start + indent_len..]))
 }
 
 fn parse_one(text: &str, first_line: u32) -> Result<Document, ParseError> {
@@ -669,6 +748,17 @@ mod tests {
         assert_eq!(root.key_pos("e").line, 9, "lines are unchanged");
         let still_bad = parse_documents("a: \"never closed\nb: 1\n");
         assert!(still_bad[0].is_err());
+    }
+
+    #[test]
+    fn tabs_at_line_start_inside_flow_collections() {
+        let root = one("a:\n  b:\n    [\n      \"x\",\n\t      \"y\",\n    ]\nc: 1\n");
+        let items: Vec<_> = root.path(&["a", "b"]).unwrap().items().iter().filter_map(Node::as_str).collect();
+        assert_eq!(items, ["x", "y"]);
+        assert_eq!(root.path(&["a", "b"]).unwrap().items()[1].pos, Pos { line: 5, column: 8 });
+        assert_eq!(root.key_pos("c").line, 7);
+        // In block context a tab is still not indentation.
+        assert!(parse_documents("a:\n\tb: 1\n")[0].is_err());
     }
 
     #[test]

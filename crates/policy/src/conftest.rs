@@ -317,6 +317,9 @@ fn finding(rule: &PolicyRule, obj: &Object, message: String) -> Finding {
     let message = if message.is_empty() { rule.rule.title.clone() } else { message };
     Finding {
         fingerprint: fingerprint(&rule.rule.id, &obj.path, Some(&obj.meta), &message),
+        vcs: None,
+        package: None,
+        fixed_version: None,
         rule: rule.rule.clone(),
         severity: rule.severity,
         message,

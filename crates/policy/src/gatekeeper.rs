@@ -503,6 +503,9 @@ impl Gatekeeper {
         let object: &ObjectRef = &obj.meta;
         Finding {
             fingerprint: fingerprint(&id, &obj.path, Some(object), &violation.message),
+            vcs: None,
+            package: None,
+            fixed_version: None,
             rule: Arc::new(RuleRef { id, aliases: Vec::new(), title }),
             severity: constraint.action.severity(),
             message,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use kubesecops_core::{Finding, ObjectRef, Report, ReportError, RuleMeta, RuleRef, Severity};
+use kubesecops_core::{Finding, ObjectRef, Package, Report, ReportError, RuleMeta, RuleRef, Severity};
 use serde::Serialize;
 
 use crate::RenderConfig;
@@ -156,7 +156,12 @@ fn result(finding: &Finding, rule_index: usize) -> SarifResult<'_> {
             finding.object.as_deref(),
         )],
         partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, finding.fingerprint.as_str())]),
-        properties: ResultProperties { severity: finding.severity, object: finding.object.as_deref() },
+        properties: ResultProperties {
+            severity: finding.severity,
+            object: finding.object.as_deref(),
+            package: finding.package.as_deref(),
+            fixed_version: finding.fixed_version.as_deref(),
+        },
     }
 }
 
@@ -405,6 +410,10 @@ struct ResultProperties<'r> {
     severity: Severity,
     #[serde(skip_serializing_if = "Option::is_none")]
     object: Option<&'r ObjectRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package: Option<&'r Package>,
+    #[serde(rename = "fixedVersion", skip_serializing_if = "Option::is_none")]
+    fixed_version: Option<&'r str>,
 }
 
 #[derive(Serialize)]

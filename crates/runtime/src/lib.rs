@@ -30,6 +30,7 @@
 //! assert_eq!(alerts[0].output, "eve ran sh in db");
 //! ```
 
+pub mod builtin;
 mod compile;
 pub mod condition;
 pub mod engine;

@@ -28,7 +28,9 @@
 pub mod allowlist;
 pub mod builtin;
 pub mod config;
+pub mod git;
 pub mod goregex;
+pub mod k8s;
 mod redact;
 pub mod rule;
 mod scanner;
@@ -36,6 +38,7 @@ pub mod walk;
 
 pub use allowlist::{Allowlist, AllowlistSpec, Condition, RegexTarget};
 pub use config::{load_file, load_file_with, ConfigError, LoadOptions};
+pub use git::{scan_history, GitError, HistoryOutput, HistoryResult};
 pub use redact::redact;
 pub use rule::{shannon_entropy, Required, Rule};
 pub use scanner::{Input, Ruleset, Scanner, SecretMatch, ALLOW_MARKERS};

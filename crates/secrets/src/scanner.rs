@@ -403,6 +403,9 @@ impl Scanner {
             message,
             location: Location { path: Arc::clone(path), line: m.line, column: m.column },
             fingerprint: fingerprint(&rule.id, path, object.as_deref(), &key),
+            vcs: None,
+            package: None,
+            fixed_version: None,
             object,
         }
     }

@@ -1,4 +1,4 @@
-//! CVSS base scores from vector strings (v3.0/v3.1 and v2), for severity levels.
+//! CVSS base scores from vector strings (v4.0, v3.0/v3.1 and v2), for severity levels.
 
 /// A qualitative severity level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -149,6 +149,14 @@ pub fn v3_base_score(vector: &str) -> Option<f64> {
     })
 }
 
+/// Base score of a CVSS v4.0 vector (`CVSS:4.0/AV:N/AC:L/AT:N/...`); `None` when it does not
+/// parse. v4 scores come from the specification's table of expert-scored macro vectors and
+/// their interpolation, which the RustSec `cvss` crate implements.
+pub fn v4_base_score(vector: &str) -> Option<f64> {
+    let parsed: cvss::v4::Vector = vector.trim().parse().ok()?;
+    Some(parsed.score().value())
+}
+
 /// Base score of a CVSS v2 vector (`AV:N/AC:L/Au:N/C:P/I:P/A:P`).
 pub fn v2_base_score(vector: &str) -> Option<f64> {
     let (mut av, mut ac, mut au, mut c, mut i, mut a) = (None, None, None, None, None, None);
@@ -208,6 +216,25 @@ mod tests {
         assert_eq!(v3_base_score("CVSS:3.0/AV:L/AC:H/PR:H/UI:N/S:U/C:N/I:N/A:N"), Some(0.0));
         assert_eq!(v3_base_score("CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H"), Some(9.9));
         assert_eq!(v3_base_score("CVSS:3.1/AV:N"), None);
+    }
+
+    #[test]
+    fn v4_scores() {
+        // Scores as the FIRST CVSS v4.0 calculator gives them.
+        assert_eq!(
+            v4_base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+            Some(9.3)
+        );
+        assert_eq!(
+            v4_base_score("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:L/VI:L/VA:L/SC:N/SI:N/SA:N"),
+            Some(6.9)
+        );
+        assert_eq!(
+            v4_base_score("CVSS:4.0/AV:L/AC:H/AT:P/PR:H/UI:A/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N"),
+            Some(0.0)
+        );
+        assert_eq!(v4_base_score("CVSS:4.0/AV:N"), None);
+        assert_eq!(v4_base_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"), None);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Record {
     /// Other identifiers of the same vulnerability.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Upstream vulnerabilities this record is a downstream view of (Debian's and Ubuntu's
+    /// records name the CVE here rather than in `aliases`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<String>,
     /// One-line summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
@@ -86,6 +90,9 @@ pub struct Range {
     /// `ECOSYSTEM`, `SEMVER` or `GIT`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The repository of a `GIT` range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     /// Events in any order.
     #[serde(default)]
     pub events: Vec<Event>,
@@ -155,11 +162,18 @@ fn compare(ordering: Ecosystem, a: &str, b: &str) -> Ordering {
 impl Range {
     /// Whether `version` falls in this range, per the OSV evaluation rules: events sorted by
     /// version, `introduced` opens, `fixed` (at or below) and `last_affected` (below) close,
-    /// `limit`s bound the whole range. `GIT` ranges cannot be evaluated on versions: `None`.
+    /// `limit`s bound the whole range.
+    ///
+    /// `GIT` ranges order commits, which only the repository's history can do: a version is
+    /// in one only when it is itself an `introduced` or `last_affected` commit (records that
+    /// OSV has enumerated also list the affected tags in `versions`, which match as usual).
     pub fn evaluate(&self, ecosystem: Ecosystem, version: &str) -> Option<Hit> {
         let ordering = match self.kind.as_str() {
+            // Go's SEMVER versions carry a `v` and may be pseudo-versions: Go's own ordering.
+            "SEMVER" if ecosystem == Ecosystem::Go => Ecosystem::Go,
             "SEMVER" => Ecosystem::SemVer,
             "ECOSYSTEM" => ecosystem,
+            "GIT" => return self.evaluate_commit(version),
             _ => return None,
         };
         let mut events: Vec<&Event> = self.events.iter().filter(|e| e.limit.is_none()).collect();
@@ -205,6 +219,25 @@ impl Range {
     }
 }
 
+impl Range {
+    fn evaluate_commit(&self, version: &str) -> Option<Hit> {
+        let version = version.trim();
+        // Short hashes are prefixes of the full one; at least 7 digits, as git abbreviates.
+        let same = |commit: &str| {
+            version.len() >= 7
+                && version.len() <= commit.len()
+                && version.bytes().all(|b| b.is_ascii_hexdigit())
+                && commit.to_ascii_lowercase().starts_with(&version.to_ascii_lowercase())
+        };
+        let affected = self.events.iter().any(|e| {
+            e.introduced.as_deref().is_some_and(|c| c != "0" && same(c))
+                || e.last_affected.as_deref().is_some_and(same)
+        });
+        // A fix commit is not a version one can upgrade to: no fixed version.
+        affected.then_some(Hit { fixed_version: None })
+    }
+}
+
 impl Affected {
     /// Whether `version` is affected: listed in `versions` or inside a range.
     pub fn evaluate(&self, version: &str) -> Option<Hit> {
@@ -217,7 +250,13 @@ impl Affected {
                 break;
             }
         }
-        let range_hit = self.ranges.iter().find_map(|r| r.evaluate(ecosystem, version));
+        // A version in several ranges takes the fix of one that names a fix.
+        let mut range_hit: Option<Hit> = None;
+        for hit in self.ranges.iter().filter_map(|r| r.evaluate(ecosystem, version)) {
+            if range_hit.as_ref().is_none_or(|h| h.fixed_version.is_none()) {
+                range_hit = Some(hit);
+            }
+        }
         match (range_hit, listed) {
             (Some(hit), _) => Some(hit),
             (None, true) => Some(Hit { fixed_version: None }),
@@ -243,6 +282,7 @@ fn severity_from_scores(scores: &[SeverityScore]) -> Option<Severity> {
     let mut best: Option<(u8, Severity)> = None;
     for entry in scores {
         let (rank, score) = match entry.kind.as_str() {
+            "CVSS_V4" => (4, cvss::v4_base_score(&entry.score)),
             "CVSS_V3" => (3, cvss::v3_base_score(&entry.score)),
             "CVSS_V2" => (2, cvss::v2_base_score(&entry.score)),
             _ => (1, None),
@@ -312,7 +352,7 @@ mod tests {
                 }
             })
             .collect();
-        Range { kind: kind.to_string(), events }
+        Range { kind: kind.to_string(), repo: None, events }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::osv::{normalize_name, Record, Severity};
 
 /// Version of the on-disk layout; stores of another version must be re-imported.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// Value of `format` in `meta.json`.
 const FORMAT: &str = "kubesecops-vulndb";
 const META_FILE: &str = "meta.json";
@@ -161,6 +161,8 @@ pub struct Vuln {
     pub id: String,
     /// Aliases of the record.
     pub aliases: Vec<String>,
+    /// Upstream vulnerabilities of a downstream record (Debian's, Ubuntu's: the CVE).
+    pub upstream: Vec<String>,
     /// One-line summary, when the record has one.
     pub summary: Option<String>,
     /// Severity, when the record gives one.
@@ -504,6 +506,11 @@ impl Store {
         Ok(Self { dir: dir.to_path_buf(), meta, index, records: Mutex::new(records) })
     }
 
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The store's metadata.
     pub fn meta(&self) -> &Meta {
         &self.meta
@@ -577,19 +584,26 @@ impl Store {
             if record.withdrawn.is_some() {
                 continue;
             }
-            let hit = record.affected.iter().find_map(|affected| {
-                let package = affected.package.as_ref()?;
+            // Several entries may name the package (one per release): a hit with a fix wins.
+            let mut hit: Option<(&crate::osv::Affected, crate::osv::Hit)> = None;
+            for affected in &record.affected {
+                let Some(package) = affected.package.as_ref() else { continue };
                 let same_package = wanted_ecosystems.contains(&package.ecosystem.trim().to_ascii_lowercase())
                     && normalize_name(&package.ecosystem, &package.name) == wanted_name;
                 if !same_package {
-                    return None;
+                    continue;
                 }
-                affected.evaluate(version).map(|hit| (affected, hit))
-            });
+                if let Some(new) = affected.evaluate(version) {
+                    if hit.as_ref().is_none_or(|(_, old)| old.fixed_version.is_none()) {
+                        hit = Some((affected, new));
+                    }
+                }
+            }
             if let Some((affected, hit)) = hit {
                 found.push(Vuln {
                     id: record.id.clone(),
                     aliases: record.aliases.clone(),
+                    upstream: record.upstream.clone(),
                     summary: record.summary.clone(),
                     severity: record.severity_for(affected),
                     fixed_version: hit.fixed_version,

@@ -4,8 +4,10 @@
 //!
 //! Adding a suite: write `<suite>.rs` exposing a [`Suite`] and list it in [`SUITES`].
 
+mod audit2rbac;
 mod falco;
 mod gitleaks;
+mod kube_bench;
 mod lockfiles;
 mod netpol;
 mod osv_schema;
@@ -58,6 +60,8 @@ pub const SUITES: &[Suite] = &[
     versions::SUITE,
     osv_schema::SUITE,
     lockfiles::SUITE,
+    kube_bench::SUITE,
+    audit2rbac::SUITE,
 ];
 
 /// `../shared/suites` seen from the repository root (the parent of this crate's folder).

@@ -9,6 +9,10 @@
 //! - `test_outputs/diff/diff_between_<new>_and_<old>.txt` for which both folders are in
 //!   `tests/`: `netpol diff old new` must print the same set of lines. Printed as a detail
 //!   line.
+//! - `test_outputs/connlist/<scenario>_exposure_output.txt` for which `tests/<scenario>` is a
+//!   folder (plain `--exposure` runs, no focus or explain options): `netpol connlist
+//!   --exposure` must print the same set of lines. Printed as a detail line, not in the
+//!   score: the 98% goal is about the plain connlist cases.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -63,6 +67,8 @@ fn run(folder: &Path) -> Result<Score> {
     println!("PART netpol-analyzer bad scenarios rejected with file:line: {}/{}", bad.passed, bad.total);
     let diffs = diff_cases(folder)?;
     println!("PART netpol-analyzer diff outputs equal: {}/{}", diffs.passed, diffs.total);
+    let exposure = exposure_cases(folder)?;
+    println!("PART netpol-analyzer --exposure outputs equal: {}/{}", exposure.passed, exposure.total);
     Ok(score)
 }
 
@@ -72,6 +78,58 @@ fn connlist_text(dir: &Path) -> Result<String, String> {
     let (reach, _skipped) = connlist(&input.objects).map_err(|e| e.to_string())?;
     let lines = output::lines(&reach, &output::Filter::default());
     Ok(output::txt(&reach, &lines))
+}
+
+/// `netpol connlist --exposure` against the expected plain exposure outputs.
+fn exposure_cases(folder: &Path) -> Result<Score> {
+    let outputs = folder.join("test_outputs/connlist");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&outputs)
+        .with_context(|| format!("listing {}", outputs.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    let mut score = Score::default();
+    for file in files {
+        let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let Some(scenario) = name.strip_suffix("_exposure_output.txt") else { continue };
+        let dir = folder.join("tests").join(scenario);
+        if !dir.is_dir() {
+            continue; // focus-workload and explain variants name options, not folders
+        }
+        score.total += 1;
+        let got = connlist(&load(std::slice::from_ref(&dir)).objects).and_then(|(reach, _)| {
+            let lines = output::lines(&reach, &output::Filter::default());
+            let mut text = output::txt(&reach, &lines);
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&output::exposure_txt(&reach.exposure().map_err(|e| NetpolError::Invalid(vec![e]))?));
+            Ok(text)
+        });
+        let got = match got {
+            Ok(text) => text,
+            Err(e) => {
+                println!("MISS exposure {scenario}: error: {e}");
+                continue;
+            }
+        };
+        let want = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        let (want, got): (BTreeSet<&str>, BTreeSet<&str>) = (want.lines().collect(), got.lines().collect());
+        if want == got {
+            score.passed += 1;
+        } else {
+            let missing: Vec<&&str> = want.difference(&got).collect();
+            let extra: Vec<&&str> = got.difference(&want).collect();
+            println!("MISS exposure {scenario}: {} missing, {} unexpected line(s)", missing.len(), extra.len());
+            for l in missing.iter().take(2) {
+                println!("  - {l}");
+            }
+            for l in extra.iter().take(2) {
+                println!("  + {l}");
+            }
+        }
+    }
+    Ok(score)
 }
 
 /// `netpol diff` against the expected diff outputs whose two folders are both present.

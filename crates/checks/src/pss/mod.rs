@@ -147,6 +147,9 @@ pub fn findings(obj: &Object, level: Level, version: Version) -> Vec<Finding> {
                 location: obj.location(violation.pos),
                 object: Some(Arc::clone(&obj.meta)),
                 fingerprint: fingerprint(meta.id, &obj.path, Some(&obj.meta), &key),
+                vcs: None,
+                package: None,
+                fixed_version: None,
             }
         })
         .collect()

@@ -1,16 +1,42 @@
 //! `kubesecops db`: build and inspect the local vulnerability database (OSV records).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use kubesecops_vulndb::{default_dir, import, rfc3339, Meta, Store};
+use kubesecops_core::Report;
+use kubesecops_vulndb::{default_dir, describe_age, import, rfc3339, DbStatus, Meta, Store};
 
 use crate::{output, Status};
 
-/// A database older than this is reported as stale.
-const STALE_AFTER_DAYS: u64 = 7;
+/// The database directory: `--db DIR`, else the user's cache directory.
+pub fn database_dir(db: Option<&Path>) -> Result<PathBuf> {
+    match db {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => default_dir().context("no cache directory (HOME unset): pass --db DIR"),
+    }
+}
+
+/// Opens the database a scan matches against (read-only), for `image` and `sbom`. A
+/// missing or unreadable database is an error (exit 2), never an empty result; a stale or
+/// empty one is said on stderr, and [`attach_status`] puts its age into the report.
+pub fn open_for_scan(db: Option<&Path>) -> Result<(Store, DbStatus)> {
+    let dir = database_dir(db)?;
+    let (store, status) = kubesecops_vulndb::open_for_scan(&dir)?;
+    if let Some(warning) = status.warning() {
+        eprintln!("kubesecops: warning: {warning}");
+    }
+    Ok((store, status))
+}
+
+/// Adds the database's status (path, build time, age, counts, `stale`) to a report under
+/// the `database` key, and a one-line summary on stderr.
+pub fn attach_status(report: &mut Report, status: &DbStatus) -> Result<()> {
+    report.sections.insert("database".to_string(), serde_json::to_value(status)?);
+    eprintln!("kubesecops: {}", status.summary());
+    Ok(())
+}
 
 /// Flags of `kubesecops db`.
 #[derive(Debug, Args)]
@@ -52,10 +78,7 @@ pub enum InfoFormat {
 
 /// Runs a `db` subcommand.
 pub fn run(args: DbArgs) -> Result<Status> {
-    let dir = match args.db {
-        Some(dir) => dir,
-        None => default_dir().context("no cache directory (HOME unset): pass --db DIR")?,
-    };
+    let dir = database_dir(args.db.as_deref())?;
     match args.command {
         DbCommand::Import { paths } => {
             let summary = import(&dir, &paths)?;
@@ -82,21 +105,11 @@ pub fn run(args: DbArgs) -> Result<Status> {
                 }
                 InfoFormat::Table => write_table(&mut out, &dir, meta)?,
             }
-            let days = meta.age().as_secs() / 86_400;
-            if days >= STALE_AFTER_DAYS {
-                eprintln!("kubesecops: warning: the vulnerability database is {days} days old; re-import it");
+            if let Some(warning) = DbStatus::of(&store).warning() {
+                eprintln!("kubesecops: warning: {warning}");
             }
             Ok(Status::Clean)
         }
-    }
-}
-
-fn describe_age(secs: u64) -> String {
-    match secs {
-        s if s < 120 => format!("{s} seconds ago"),
-        s if s < 2 * 3600 => format!("{} minutes ago", s / 60),
-        s if s < 2 * 86_400 => format!("{} hours ago", s / 3600),
-        s => format!("{} days ago", s / 86_400),
     }
 }
 
@@ -125,14 +138,6 @@ fn write_table(out: &mut impl Write, dir: &std::path::Path, meta: &Meta) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_read_naturally() {
-        assert_eq!(describe_age(5), "5 seconds ago");
-        assert_eq!(describe_age(600), "10 minutes ago");
-        assert_eq!(describe_age(5 * 3600), "5 hours ago");
-        assert_eq!(describe_age(9 * 86_400), "9 days ago");
-    }
 
     #[test]
     fn info_table_lists_counts_and_sources() {

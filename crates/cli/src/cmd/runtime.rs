@@ -1,7 +1,9 @@
 //! `kubesecops runtime`: Falco-compatible detection on Kubernetes audit events.
 //!
 //! `replay` evaluates rule files over recorded events (JSON lines of `Event`s or `EventList`
-//! documents) and prints one JSON object per alert per line.
+//! documents) and prints one JSON object per alert per line. `serve` is the audit webhook
+//! backend (and audit log follower) with alert outputs, metrics and evidence. Both use the
+//! built-in rules when no `--rules` file is given.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -9,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use kubesecops_runtime::{event, time, Alert, Matching, Priority, Ruleset};
-use serde::Serialize;
+use kubesecops_runtime::{builtin, event, Matching, Priority, RuleLoader, Ruleset};
+use kubesecops_runtime_serve::{follow::StartAt, outputs::WebhookPolicy, ServeConfig};
 
 use crate::{output, Status};
 
@@ -27,6 +29,9 @@ pub enum RuntimeCommand {
     /// Evaluate Falco rules over recorded audit events (JSON lines of Events, or EventList
     /// documents; `-` for stdin). Alerts go to stdout as JSON lines, a summary to stderr.
     Replay(ReplayArgs),
+    /// Serve the Kubernetes audit webhook (POST /k8s-audit), follow an audit log file,
+    /// expose /metrics and /healthz; alerts to stdout, a file and webhooks.
+    Serve(ServeArgs),
 }
 
 /// Which rules fire when several match one event.
@@ -42,7 +47,8 @@ pub enum RuleMatching {
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     /// A Falco rules file; repeat the flag for several, later files amend earlier ones.
-    #[arg(long = "rules", value_name = "FILE", required = true)]
+    /// Without it, the built-in rules (docs/runtime-rules).
+    #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
     /// Audit event files, `-` for stdin.
     #[arg(required = true, value_name = "EVENTS")]
@@ -58,6 +64,57 @@ pub struct ReplayArgs {
     pub output: Option<PathBuf>,
 }
 
+/// Flags of `kubesecops runtime serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (the API server's audit webhook points at
+    /// http(s)://ADDR/k8s-audit).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9765")]
+    pub listen: std::net::SocketAddr,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A Falco rules file; repeat the flag for several. Without it, the built-in rules.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Also load the built-in rules (before the --rules files).
+    #[arg(long)]
+    pub builtin: bool,
+    /// Follow an audit log file (JSON lines) like `tail -F`: rotation and truncation are
+    /// survived; starts at the file's end.
+    #[arg(long, value_name = "FILE")]
+    pub follow: Option<PathBuf>,
+    /// Read the followed file from its beginning instead of its end.
+    #[arg(long, requires = "follow")]
+    pub follow_from_start: bool,
+    /// Keep each alert's event and the preceding events of the same user and object in a
+    /// hash-chained log in DIR, synced before the alert is acknowledged.
+    #[arg(long, value_name = "DIR")]
+    pub evidence: Option<PathBuf>,
+    /// Append alerts (JSON lines) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub alert_file: Option<PathBuf>,
+    /// POST each alert (JSON) to URL; repeat for several. Retried with backoff; a bounded
+    /// queue per URL, drops counted in /metrics.
+    #[arg(long, value_name = "URL")]
+    pub alert_webhook: Vec<String>,
+    /// Do not print alerts on standard output.
+    #[arg(long)]
+    pub no_stdout: bool,
+    /// Which rules fire when several match one event.
+    #[arg(long, value_enum, default_value = "first")]
+    pub rule_matching: RuleMatching,
+    /// Batches the evaluator queue holds before webhook requests wait (then 503).
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub queue: usize,
+    /// Alerts each webhook output queues before dropping.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub webhook_queue: usize,
+}
+
 fn parse_priority(text: &str) -> Result<Priority, String> {
     Priority::parse(text).ok_or_else(|| {
         format!("unknown priority {text:?} (emergency, alert, critical, error, warning, notice, info, debug)")
@@ -68,32 +125,55 @@ fn parse_priority(text: &str) -> Result<Priority, String> {
 pub fn run(args: RuntimeArgs) -> Result<Status> {
     match args.command {
         RuntimeCommand::Replay(args) => replay(args),
+        RuntimeCommand::Serve(args) => serve(args),
     }
 }
 
-/// One alert as printed: the fields of Falco's JSON output that apply to audit events.
-#[derive(Debug, Serialize)]
-struct AlertLine<'a> {
-    rule: &'a str,
-    priority: &'a str,
-    time: String,
-    output: &'a str,
-    source: &'a str,
-    tags: &'a [String],
-    #[serde(rename = "auditID")]
-    audit_id: Option<&'a str>,
+/// The rules: the files in order, or the built-in rules when there is none (or with
+/// `builtin`, the built-in rules first).
+fn load_rules(files: &[PathBuf], with_builtin: bool) -> Result<Ruleset> {
+    let mut loader = if files.is_empty() || with_builtin { builtin::loader() } else { RuleLoader::new() };
+    for file in files {
+        loader.load_file(file)?;
+    }
+    Ok(loader.compile()?)
 }
 
-fn alert_line(alert: &Alert) -> AlertLine<'_> {
-    AlertLine {
-        rule: &alert.rule.name,
-        priority: alert.rule.priority.as_str(),
-        time: time::format_rfc3339_nanos(alert.time_ns),
-        output: &alert.output,
-        source: &alert.rule.source,
-        tags: &alert.rule.tags,
-        audit_id: alert.audit_id.as_deref(),
+fn matching(value: RuleMatching) -> Matching {
+    match value {
+        RuleMatching::First => Matching::First,
+        RuleMatching::All => Matching::All,
     }
+}
+
+fn serve(args: ServeArgs) -> Result<Status> {
+    let rules = load_rules(&args.rules, args.builtin)?.with_matching(matching(args.rule_matching));
+    let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
+    output::notices(&notices);
+    let stats = rules.stats().clone();
+    let mut config = ServeConfig::new(args.listen);
+    config.tls = args.tls_cert.zip(args.tls_key);
+    config.follow = args.follow;
+    config.follow_start = if args.follow_from_start { StartAt::Beginning } else { StartAt::End };
+    config.evidence = args.evidence;
+    config.stdout = !args.no_stdout;
+    config.alert_file = args.alert_file;
+    config.webhooks = args.alert_webhook;
+    config.webhook_policy = WebhookPolicy { queue: args.webhook_queue, ..WebhookPolicy::default() };
+    config.queue_batches = args.queue;
+    let https = config.tls.is_some();
+    let summary = kubesecops_runtime_serve::run_until_signal(config, rules, |addr| {
+        eprintln!(
+            "kubesecops: runtime serve listening on {}://{addr} (POST /k8s-audit, GET /metrics, GET /healthz); {} k8s_audit rule(s), {} disabled",
+            if https { "https" } else { "http" },
+            stats.audit_rules,
+            stats.disabled
+        );
+    })?;
+    for line in summary {
+        eprintln!("kubesecops: {line}");
+    }
+    Ok(Status::Clean)
 }
 
 fn read_input(path: &Path) -> Result<String> {
@@ -115,11 +195,7 @@ fn display(path: &Path) -> String {
 }
 
 fn replay(args: ReplayArgs) -> Result<Status> {
-    let matching = match args.rule_matching {
-        RuleMatching::First => Matching::First,
-        RuleMatching::All => Matching::All,
-    };
-    let rules = Ruleset::from_files(&args.rules)?.with_matching(matching);
+    let rules = load_rules(&args.rules, false)?.with_matching(matching(args.rule_matching));
     let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
     output::notices(&notices);
 
@@ -160,8 +236,7 @@ fn replay(args: ReplayArgs) -> Result<Status> {
                 alerts.clear();
                 rules.evaluate_into(&event, &mut alerts);
                 for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
-                    serde_json::to_writer(&mut out, &alert_line(alert))?;
-                    writeln!(out)?;
+                    writeln!(out, "{}", kubesecops_runtime_serve::alert_json(alert))?;
                     *per_rule.entry((alert.rule.priority, alert.rule.name.clone())).or_default() += 1;
                 }
             }
@@ -260,6 +335,32 @@ mod tests {
         let (status, out) = replay_files(&events);
         assert_eq!(status, Status::InputErrors);
         assert_eq!(out.lines().count(), 1, "the valid event is still evaluated");
+    }
+
+    #[test]
+    fn without_rules_the_builtin_rules_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("events.jsonl");
+        let out = dir.path().join("alerts.jsonl");
+        // eve reads a secret: "Secret read by an unexpected subject" (the default rules), not the
+        // test's own rule file.
+        std::fs::write(
+            &input,
+            event("get", "b1").replace(r#""stage""#, r#""responseStatus":{"code":200},"stage""#),
+        )
+        .unwrap();
+        let args = ReplayArgs {
+            rules: Vec::new(),
+            events: vec![input],
+            rule_matching: RuleMatching::First,
+            min_priority: Priority::Debug,
+            output: Some(out.clone()),
+        };
+        assert_eq!(replay(args).unwrap(), Status::Findings);
+        let line: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(out).unwrap().trim()).unwrap();
+        assert_eq!(line["rule"], "Secret read by an unexpected subject");
+        assert_eq!(line["priority"], "Warning");
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! `kubesecops scan`: manifests through the built-in rules and the Pod Security Standards.
+//! `kubesecops scan`: manifests through the built-in rules, the Pod Security Standards, Rego
+//! policies and the secret detector (values of Secrets, ConfigMaps, env and annotations, and
+//! Helm values files).
 
-use std::collections::HashSet;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
+use kubesecops_checks::config::SecretManager;
 use kubesecops_checks::engine::ignored_rules;
 use kubesecops_checks::pss::{self, Level, Version};
 use kubesecops_checks::{find_rule, Config, Engine, Index};
@@ -14,13 +17,11 @@ use kubesecops_core::{Finding, Report, ReportError, Severity};
 use kubesecops_k8s::{discover, load_source, LoadOptions, Object, Source};
 use kubesecops_policy::{Inventory, PolicyOptions, PolicySet};
 use kubesecops_report::{render, Format, RenderConfig};
+use kubesecops_secrets::{builtin as secret_rules, Input, Scanner};
 use rayon::prelude::*;
 
-use crate::filter::{self, IgnoreFile};
+use crate::filter::{self, Choices};
 use crate::{output, settings, Status};
-
-/// Default ignore file, read from the current directory when present.
-const DEFAULT_IGNORE_FILE: &str = ".kubesecopsignore";
 
 /// Flags of `kubesecops scan`. Each overrides the matching key of `kubesecops.toml`.
 #[derive(Debug, Args)]
@@ -102,12 +103,10 @@ fn is_gatekeeper(obj: &Object) -> bool {
 struct Resolved {
     format: Format,
     fail_on: Option<Severity>,
-    severities: Vec<Severity>,
-    skip: Vec<String>,
+    /// `--skip`, `--severity`, ignore file and baseline.
+    choices: Choices,
     pss: Option<(Level, Version)>,
     config: Config,
-    baseline: Option<PathBuf>,
-    ignore_file: (PathBuf, bool),
     load: LoadOptions,
 }
 
@@ -134,7 +133,10 @@ fn resolve(args: &ScanArgs) -> Result<Resolved> {
     let mut skip = file.skip;
     skip.extend(args.skip.iter().cloned());
     for id in &skip {
-        if find_rule(id).is_none() && !id.to_ascii_uppercase().starts_with("KSO-PSS-") {
+        let known = find_rule(id).is_some()
+            || id.to_ascii_uppercase().starts_with("KSO-PSS-")
+            || secret_rules::find(id).is_some();
+        if !known {
             eprintln!("kubesecops: note: --skip {id}: no built-in rule has this id or alias");
         }
     }
@@ -145,31 +147,68 @@ fn resolve(args: &ScanArgs) -> Result<Resolved> {
     let pss = (level != Level::Privileged).then_some((level, version));
     let mut allowed_registries = file.allowed_registries;
     allowed_registries.extend(args.allowed_registries.iter().cloned());
-    let config = Config { allowed_registries };
-    let ignore_file = match args.ignore_file.clone().or(file.ignore_file) {
-        Some(path) => (path, true),
-        None => (PathBuf::from(DEFAULT_IGNORE_FILE), false),
-    };
+    let secret_managers = file
+        .secret_managers
+        .iter()
+        .map(|m| m.parse::<SecretManager>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("kubesecops.toml: scan.secret-managers")?;
+    let config = Config { allowed_registries, secret_managers };
     let mut load = LoadOptions { helm_values: file.helm_values, helm_set: file.helm_set };
     load.helm_values.extend(args.helm_values.iter().cloned());
     load.helm_set.extend(args.helm_set.iter().cloned());
-    Ok(Resolved {
-        format,
-        fail_on,
-        severities,
+    let choices = Choices {
         skip,
-        pss,
-        config,
+        severities,
+        ignore_file: args.ignore_file.clone().or(file.ignore_file),
         baseline: args.baseline.clone().or(file.baseline),
-        ignore_file,
-        load,
-    })
+    };
+    Ok(Resolved { format, fail_on, choices, pss, config, load })
+}
+
+/// True for a Helm values file name: `values.yaml`, `values-prod.yml`, ...
+fn is_values_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with("values") && (name.ends_with(".yaml") || name.ends_with(".yml"))
+}
+
+/// The values files of a chart and of its subcharts (`charts/*/`).
+fn chart_values_files(chart: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![chart.to_path_buf()];
+    if let Ok(entries) = std::fs::read_dir(chart.join("charts")) {
+        dirs.extend(entries.flatten().map(|e| e.path()).filter(|p| p.join("Chart.yaml").is_file()));
+    }
+    let mut files: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flat_map(|entries| entries.flatten().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_values_file(p))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Secrets in a text file (a Helm values file), with their lines.
+fn scan_text_file(scanner: &Scanner, path: &Path, result: &mut SourceResult) {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let label: Arc<str> = Arc::from(path.display().to_string());
+            let matches = scanner.scan(&Input::new(&label, &text));
+            result.findings.extend(matches.iter().map(|m| scanner.finding(m, &label, None)));
+        }
+        Err(err) => result.errors.push(ReportError::at(
+            path.display().to_string(),
+            None,
+            format!("cannot read: {err}"),
+        )),
+    }
 }
 
 fn scan_source(
     source: &Source,
     resolved: &Resolved,
     engine: &Engine,
+    secrets: &Scanner,
     policies: Option<&PolicySet>,
 ) -> SourceResult {
     let loaded = load_source(source, &resolved.load);
@@ -181,6 +220,7 @@ fn scan_source(
     };
     for obj in &loaded.objects {
         engine.check_object(obj, &mut result.findings);
+        result.findings.extend(kubesecops_secrets::k8s::scan_object(secrets, obj));
         if let Some((level, version)) = resolved.pss {
             // The ignore annotation silences PSS checks too (by `KSO-PSS-<check>`).
             let ignored = ignored_rules(obj);
@@ -199,6 +239,18 @@ fn scan_source(
         if is_gatekeeper(obj) {
             result.gatekeeper.push(obj.clone());
         }
+    }
+    // Helm values files are not Kubernetes objects: their text is scanned for secrets.
+    match source {
+        Source::HelmChart(chart) => {
+            for values in chart_values_files(chart) {
+                scan_text_file(secrets, &values, &mut result);
+            }
+        }
+        Source::File(path) if is_values_file(path) && loaded.objects.is_empty() => {
+            scan_text_file(secrets, path, &mut result);
+        }
+        _ => {}
     }
     result
 }
@@ -248,8 +300,11 @@ fn gatekeeper_pass(
 /// Runs the scan and writes the report.
 pub fn run(args: ScanArgs) -> Result<Status> {
     let resolved = resolve(&args)?;
-    let skip = &resolved.skip;
+    let skip = &resolved.choices.skip;
     let engine = Engine::new(resolved.config.clone(), |meta| !skip.iter().any(|id| meta.matches(id)));
+    let mut secret_ruleset = secret_rules::ruleset();
+    secret_ruleset.rules.retain(|rule| !skip.iter().any(|id| rule.matches(id)));
+    let secrets = Scanner::new(secret_ruleset);
     let (sources, mut errors) = discover(&args.paths);
     let (mut policies, policy_load_errors) = load_policies(&args);
     errors.extend(policy_load_errors);
@@ -258,7 +313,7 @@ pub fn run(args: ScanArgs) -> Result<Status> {
 
     let results: Vec<SourceResult> = sources
         .par_iter()
-        .map(|source| scan_source(source, &resolved, &engine, first_pass_policies))
+        .map(|source| scan_source(source, &resolved, &engine, &secrets, first_pass_policies))
         .collect();
     let mut findings = Vec::new();
     let mut notices = Vec::new();
@@ -293,32 +348,29 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     }
     findings.extend(policy_findings);
     errors.extend(policy_errors);
+    // `--helm-values` files are the user's own values: they are scanned for secrets too.
+    let chart_values: Vec<PathBuf> = sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::HelmChart(chart) => Some(chart_values_files(chart)),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|p| p.canonicalize().ok())
+        .collect();
+    let mut user_values = SourceResult::default();
+    for values in &resolved.load.helm_values {
+        // Already scanned when it belongs to a chart being scanned.
+        if !values.canonicalize().is_ok_and(|c| chart_values.contains(&c)) {
+            scan_text_file(&secrets, values, &mut user_values);
+        }
+    }
+    findings.extend(user_values.findings);
+    errors.extend(user_values.errors);
 
     // User choices: --skip (PSS findings included), severities, ignore file, baseline.
-    findings.retain(|f| !skip.iter().any(|id| filter::rule_matches(&f.rule, id)));
-    if !resolved.severities.is_empty() {
-        findings.retain(|f| resolved.severities.contains(&f.severity));
-    }
-    let (ignore, ignore_errors) = IgnoreFile::load(&resolved.ignore_file.0, resolved.ignore_file.1);
-    errors.extend(ignore_errors);
-    let today = filter::today();
-    let ignore_path = resolved.ignore_file.0.display().to_string();
-    for expired in ignore.expired(today) {
-        notices.push(ReportError::at(&ignore_path, None, expired));
-    }
-    findings.retain(|f| !ignore.covers(f, today));
-    if let Some(path) = &resolved.baseline {
-        let known: HashSet<String> = filter::load_baseline(path)?;
-        findings.retain(|f| !known.contains(&f.fingerprint));
-    }
-
-    let status = if !errors.is_empty() {
-        Status::InputErrors
-    } else if resolved.fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)) {
-        Status::Findings
-    } else {
-        Status::Clean
-    };
+    resolved.choices.apply(&mut findings, &mut errors, &mut notices)?;
+    let status = filter::exit_status(&errors, &findings, resolved.fail_on);
     let finding_count = findings.len();
     let mut report = Report::with_findings(findings, errors);
     if !notices.is_empty() {
@@ -338,6 +390,7 @@ pub fn run(args: ScanArgs) -> Result<Status> {
         find_rule(id)
             .map(|def| def.meta)
             .or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
+            .or_else(|| secret_rules::find(id).map(|rule| &rule.meta))
     };
     let config = RenderConfig {
         rule_lookup: Some(&lookup),

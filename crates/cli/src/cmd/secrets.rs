@@ -1,29 +1,35 @@
-//! `kubesecops secrets`: secret detection in files, directories and standard input, with
-//! the built-in rules or a gitleaks configuration.
+//! `kubesecops secrets`: secret detection in files, directories, standard input and git
+//! history, with the built-in rules or a gitleaks configuration.
 
-use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
 use kubesecops_core::{Finding, Report, ReportError, Severity};
 use kubesecops_report::{render, Format, RenderConfig};
-use kubesecops_secrets::{builtin, config, scan_paths, Ruleset, Scanner, BINARY_SKIPPED};
+use kubesecops_secrets::{builtin, config, scan_history, scan_paths, Ruleset, Scanner, BINARY_SKIPPED};
 
-use crate::filter::{self, IgnoreFile};
+use crate::filter::{self, Choices};
 use crate::{output, Status};
-
-/// Default ignore file, read from the current directory when present.
-const DEFAULT_IGNORE_FILE: &str = ".kubesecopsignore";
 
 /// Flags of `kubesecops secrets`.
 #[derive(Debug, Args)]
 pub struct SecretsArgs {
-    /// Files, directories (recursive, honouring .gitignore, binary files skipped) or `-` for stdin.
+    /// Files, directories (recursive, honouring .gitignore, binary files skipped) or `-` for
+    /// stdin; with `--git`, git repositories.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Scan git history instead of files: the lines every commit added, on every branch
+    /// (`git log --all`); findings carry the commit, author and date.
+    #[arg(long)]
+    pub git: bool,
+    /// With `--git`, `git log` arguments replacing `--all` (a range such as `main..HEAD`,
+    /// `--since=2024-01-01`), split at spaces.
+    #[arg(long, value_name = "ARGS", requires = "git")]
+    pub log_opts: Option<String>,
     /// A gitleaks configuration (TOML) to use instead of the built-in rules; `[extend]
     /// useDefault = true` in it adds the built-in rules.
     #[arg(long, value_name = "FILE")]
@@ -68,55 +74,60 @@ fn ruleset(args: &SecretsArgs) -> Result<Ruleset> {
     Ok(ruleset)
 }
 
-/// Fingerprints listed in the ignore file: a line whose first word is 16 hexadecimal digits.
-/// (The secret itself never has to be written down to ignore its finding.)
-fn ignored_fingerprints(path: &Path) -> HashSet<String> {
-    let Ok(text) = std::fs::read_to_string(path) else { return HashSet::new() };
-    text.lines()
-        .filter_map(|line| line.split('#').next()?.split_whitespace().next())
-        .filter(|word| word.len() == 16 && word.chars().all(|c| c.is_ascii_hexdigit()))
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
 /// Runs the scan and writes the report.
 pub fn run(args: SecretsArgs) -> Result<Status> {
     let format = Format::from_str(&args.format).map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let scanner = Scanner::new(ruleset(&args)?);
-    let output = scan_paths(&scanner, &args.paths);
-
-    let mut findings: Vec<Finding> = output
-        .files
-        .iter()
-        .flat_map(|file| file.matches.iter().map(|m| scanner.finding(m, &file.path, None)))
-        .collect();
-    let mut errors = output.errors;
-    let mut notices: Vec<ReportError> = output.skipped;
-
-    let (ignore_path, must_exist) = match &args.ignore_file {
-        Some(path) => (path.clone(), true),
-        None => (PathBuf::from(DEFAULT_IGNORE_FILE), false),
-    };
-    let (ignore, ignore_errors) = IgnoreFile::load(&ignore_path, must_exist);
-    errors.extend(ignore_errors);
-    let today = filter::today();
-    for expired in ignore.expired(today) {
-        notices.push(ReportError::at(ignore_path.display().to_string(), None, expired));
-    }
-    let fingerprints = ignored_fingerprints(&ignore_path);
-    findings.retain(|f| !ignore.covers(f, today) && !fingerprints.contains(&f.fingerprint));
-    if let Some(path) = &args.baseline {
-        let known = filter::load_baseline(path)?;
-        findings.retain(|f| !known.contains(&f.fingerprint));
-    }
-
-    let status = if !errors.is_empty() {
-        Status::InputErrors
-    } else if args.fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)) {
-        Status::Findings
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut errors = Vec::new();
+    let mut notices: Vec<ReportError> = Vec::new();
+    let (mut inputs, mut bytes) = (0, 0);
+    if args.git {
+        let log_args: Vec<String> =
+            args.log_opts.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect();
+        for repo in &args.paths {
+            match scan_history(&scanner, repo, &log_args) {
+                Ok(history) => {
+                    inputs += history.commits;
+                    bytes += history.bytes;
+                    for result in &history.results {
+                        let vcs = Box::new((*result.commit).clone());
+                        let short = &vcs.commit[..vcs.commit.len().min(12)];
+                        let day = vcs.date.get(..10).unwrap_or(&vcs.date);
+                        findings.extend(result.matches.iter().map(|m| {
+                            let finding = scanner.finding(m, &result.path, None);
+                            Finding {
+                                // Table and JUnit show only the message: say the commit there too.
+                                message: format!("{} (commit {short}, {day})", finding.message),
+                                vcs: Some(vcs.clone()),
+                                ..finding
+                            }
+                        }));
+                    }
+                }
+                Err(err) => errors.push(ReportError::at(repo.display().to_string(), None, err.to_string())),
+            }
+        }
     } else {
-        Status::Clean
+        let output = scan_paths(&scanner, &args.paths);
+        inputs = output.scanned;
+        bytes = output.bytes;
+        for file in &output.files {
+            let path: &Arc<str> = &file.path;
+            findings.extend(file.matches.iter().map(|m| scanner.finding(m, path, None)));
+        }
+        errors = output.errors;
+        notices = output.skipped;
+    }
+
+    let choices = Choices {
+        skip: Vec::new(),
+        severities: Vec::new(),
+        ignore_file: args.ignore_file.clone(),
+        baseline: args.baseline.clone(),
     };
+    choices.apply(&mut findings, &mut errors, &mut notices)?;
+    let status = filter::exit_status(&errors, &findings, args.fail_on);
     let finding_count = findings.len();
     let mut report = Report::with_findings(findings, errors);
     if !notices.is_empty() {
@@ -143,31 +154,12 @@ pub fn run(args: SecretsArgs) -> Result<Status> {
     out.flush()?;
     if std::io::stderr().is_terminal() {
         eprintln!(
-            "kubesecops: {} file(s), {:.1} MB, {} rule(s): {finding_count} finding(s), {} error(s)",
-            output.scanned,
-            output.bytes as f64 / 1e6,
+            "kubesecops: {inputs} {}, {:.1} MB, {} rule(s): {finding_count} finding(s), {} error(s)",
+            if args.git { "commit(s)" } else { "file(s)" },
+            bytes as f64 / 1e6,
             scanner.rules().len(),
             report.errors.len()
         );
     }
     Ok(status)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprint_lines_are_collected() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".kubesecopsignore");
-        std::fs::write(
-            &path,
-            "# fixtures\n0123456789ABCDEF  # test key\nKSO-SEC-jwt docs/**\nnot-a-fingerprint\n",
-        )
-        .unwrap();
-        let found = ignored_fingerprints(&path);
-        assert_eq!(found.len(), 1);
-        assert!(found.contains("0123456789abcdef"));
-    }
 }

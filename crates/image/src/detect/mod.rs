@@ -1,10 +1,13 @@
 //! Package detectors and the inventory they build.
 
 pub mod lockfiles;
+pub mod more_lockfiles;
 pub mod os;
+pub mod rpm;
 
 use serde::Serialize;
 
+use crate::limits::Limits;
 use crate::os_release::OsRelease;
 use crate::source::FileSource;
 use crate::ImageError;
@@ -63,14 +66,32 @@ pub enum FileKind {
     DpkgStatus,
     /// `lib/apk/db/installed`.
     ApkInstalled,
+    /// RPM's SQLite database (`var/lib/rpm/rpmdb.sqlite`, `usr/lib/sysimage/rpm/rpmdb.sqlite`).
+    RpmDb,
     /// `Cargo.lock`.
     CargoLock,
     /// `package-lock.json` (not npm's hidden copy in `node_modules/`).
     NpmLock,
+    /// `yarn.lock` (classic and berry).
+    YarnLock,
+    /// `pnpm-lock.yaml`.
+    PnpmLock,
     /// `requirements.txt` and `*requirements*.txt`.
     Requirements,
+    /// An installed Python distribution: `*.dist-info/METADATA` or `*.egg-info/PKG-INFO`.
+    PythonMetadata,
+    /// `poetry.lock`.
+    PoetryLock,
+    /// `Pipfile.lock`.
+    PipfileLock,
     /// `go.mod`.
     GoMod,
+    /// `Gemfile.lock` (and `gems.locked`).
+    GemfileLock,
+    /// `composer.lock`.
+    ComposerLock,
+    /// `META-INF/maven/GROUP/ARTIFACT/pom.properties` outside a jar.
+    PomProperties,
 }
 
 impl FileKind {
@@ -84,23 +105,75 @@ impl FileKind {
             "lib/apk/db/installed" => return Some(Self::ApkInstalled),
             _ => {}
         }
+        if rpm::is_rpmdb_sqlite(path) {
+            return Some(Self::RpmDb);
+        }
         if let Some(rest) = path.strip_prefix("var/lib/dpkg/status.d/") {
             // distroless keeps one file per package, plus `.md5sums` lists.
             return (!rest.contains('/') && !rest.ends_with(".md5sums")).then_some(Self::DpkgStatus);
         }
+        let parent = path.rsplit('/').nth(1).unwrap_or("");
         match name {
             "Cargo.lock" => Some(Self::CargoLock),
             "package-lock.json" if !path.contains("node_modules/") => Some(Self::NpmLock),
+            "yarn.lock" if !path.contains("node_modules/") => Some(Self::YarnLock),
+            "pnpm-lock.yaml" if !path.contains("node_modules/") => Some(Self::PnpmLock),
+            "METADATA" if parent.ends_with(".dist-info") => Some(Self::PythonMetadata),
+            "PKG-INFO" if parent.ends_with(".egg-info") => Some(Self::PythonMetadata),
+            "poetry.lock" => Some(Self::PoetryLock),
+            "Pipfile.lock" => Some(Self::PipfileLock),
             "go.mod" => Some(Self::GoMod),
+            "Gemfile.lock" | "gems.locked" => Some(Self::GemfileLock),
+            "composer.lock" if !path.contains("vendor/") => Some(Self::ComposerLock),
+            "pom.properties" if path.contains("META-INF/maven/") => Some(Self::PomProperties),
             _ if name.ends_with(".txt") && name.contains("requirements") => Some(Self::Requirements),
             _ => None,
         }
     }
 }
 
+/// Reads the packages of one file of a known kind (os-release excepted). `os_ecosystem` is
+/// the tree's distribution ecosystem, for OS package databases.
+pub fn parse_file(
+    kind: FileKind,
+    text: &str,
+    path: &str,
+    os_ecosystem: Option<&str>,
+) -> Result<Vec<Package>, ImageError> {
+    Ok(match kind {
+        // Binary formats are read from bytes by `detect_packages_with`.
+        FileKind::OsRelease | FileKind::RpmDb => Vec::new(),
+        FileKind::DpkgStatus => {
+            let ecosystem = os_ecosystem.filter(|e| e.starts_with("Debian") || e.starts_with("Ubuntu"));
+            os::parse_dpkg_status(text, path, ecosystem.unwrap_or("Debian"))?
+        }
+        FileKind::ApkInstalled => {
+            let ecosystem = os_ecosystem.filter(|e| !e.starts_with("Debian") && !e.starts_with("Ubuntu"));
+            os::parse_apk_installed(text, path, ecosystem.unwrap_or("Alpine"))?
+        }
+        FileKind::CargoLock => lockfiles::parse_cargo_lock(text, path)?,
+        FileKind::NpmLock => lockfiles::parse_package_lock(text, path)?,
+        FileKind::YarnLock => more_lockfiles::parse_yarn_lock(text, path)?,
+        FileKind::PnpmLock => more_lockfiles::parse_pnpm_lock(text, path)?,
+        FileKind::Requirements => lockfiles::parse_requirements(text, path)?,
+        FileKind::PythonMetadata => more_lockfiles::parse_python_metadata(text, path)?,
+        FileKind::PoetryLock => more_lockfiles::parse_poetry_lock(text, path)?,
+        FileKind::PipfileLock => more_lockfiles::parse_pipfile_lock(text, path)?,
+        FileKind::GoMod => lockfiles::parse_go_mod(text, path)?,
+        FileKind::GemfileLock => more_lockfiles::parse_gemfile_lock(text, path)?,
+        FileKind::ComposerLock => more_lockfiles::parse_composer_lock(text, path)?,
+        FileKind::PomProperties => more_lockfiles::parse_pom_properties(text, path).into_iter().collect(),
+    })
+}
+
 /// Reads the packages of every known file in `source`. OS packages take the ecosystem of
 /// the tree's os-release (`Debian:12`), or the bare distribution name without one.
 pub fn detect_packages(source: &mut dyn FileSource) -> Result<Inventory, ImageError> {
+    detect_packages_with(source, &Limits::default())
+}
+
+/// [`detect_packages`] with explicit limits for embedded-package reading.
+pub fn detect_packages_with(source: &mut dyn FileSource, limits: &Limits) -> Result<Inventory, ImageError> {
     let mut files: Vec<(String, FileKind, Vec<u8>)> = Vec::new();
     source.visit_files(&|path| FileKind::of(path).is_some(), &mut |path, bytes| {
         if let Some(kind) = FileKind::of(path) {
@@ -120,26 +193,18 @@ pub fn detect_packages(source: &mut dyn FileSource) -> Result<Inventory, ImageEr
     }
     let os_ecosystem = inventory.os.as_ref().and_then(OsRelease::osv_ecosystem);
     for (path, kind, bytes) in &files {
-        let text = String::from_utf8_lossy(bytes);
-        let found = match kind {
-            FileKind::OsRelease => continue,
-            FileKind::DpkgStatus => {
-                let ecosystem =
-                    os_ecosystem.as_deref().filter(|e| e.starts_with("Debian") || e.starts_with("Ubuntu"));
-                os::parse_dpkg_status(&text, path, ecosystem.unwrap_or("Debian"))?
-            }
-            FileKind::ApkInstalled => {
-                let ecosystem =
-                    os_ecosystem.as_deref().filter(|e| !e.starts_with("Debian") && !e.starts_with("Ubuntu"));
-                os::parse_apk_installed(&text, path, ecosystem.unwrap_or("Alpine"))?
-            }
-            FileKind::CargoLock => lockfiles::parse_cargo_lock(&text, path)?,
-            FileKind::NpmLock => lockfiles::parse_package_lock(&text, path)?,
-            FileKind::Requirements => lockfiles::parse_requirements(&text, path)?,
-            FileKind::GoMod => lockfiles::parse_go_mod(&text, path)?,
+        let mut found = if *kind == FileKind::RpmDb {
+            rpm::parse_rpmdb_sqlite(bytes, path, inventory.os.as_ref())?
+        } else {
+            parse_file(*kind, &String::from_utf8_lossy(bytes), path, os_ecosystem.as_deref())?
         };
+        let layer = source.layer_of(path);
+        for package in &mut found {
+            package.layer.clone_from(&layer);
+        }
         inventory.packages.extend(found);
     }
+    inventory.packages.extend(source.embedded_packages(limits)?);
     Ok(inventory)
 }
 

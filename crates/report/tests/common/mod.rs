@@ -82,6 +82,9 @@ pub fn finding(
         message: message.into(),
         location: Location { path: path.into(), line, column },
         fingerprint: fingerprint(&rule.id, path, object.as_deref(), message),
+        vcs: None,
+        package: None,
+        fixed_version: None,
         object,
     }
 }

@@ -1,4 +1,4 @@
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::index::Index;
 use crate::rules::network::rule_reaches;
@@ -7,18 +7,21 @@ use crate::{declare_rule, Config, IndexEmitter};
 /// The link-local address of the instance metadata service on AWS, GCP, Azure, OpenStack and
 /// most other clouds.
 const METADATA_IP: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
+/// The IPv6 address of the metadata service on AWS (Nitro instances).
+const METADATA_IPV6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
 /// The metadata service answers plain HTTP.
 const METADATA_PORT: i64 = 80;
 
 declare_rule! {
     /// ## What it checks
     /// Workloads whose pods can reach the cloud instance metadata service at
-    /// `169.254.169.254` (TCP port 80). A workload is reported when:
+    /// `169.254.169.254` or, on AWS, `fd00:ec2::254` (TCP port 80). A workload is reported
+    /// when:
     /// - its pods use `hostNetwork: true` (NetworkPolicies cannot apply to them);
     /// - no egress NetworkPolicy selects its pods, so all egress is allowed; or
     /// - a selecting egress policy has a rule admitting that address and port: a rule without
-    ///   `to` peers (every destination), or an `ipBlock` whose `cidr` contains the address
-    ///   and whose `except` list does not, with no `ports` or ports including TCP 80.
+    ///   `to` peers (every destination), or an `ipBlock` whose `cidr` contains one of the
+    ///   addresses and whose `except` list does not, with no `ports` or ports including TCP 80.
     ///
     /// Policies add up, so one allowing policy is enough. Pod and namespace selector peers
     /// never match the metadata address.
@@ -46,7 +49,8 @@ declare_rule! {
     /// ```
     ///
     /// ## Fix
-    /// Add `except: [169.254.169.254/32]` to broad `ipBlock` peers, give every workload an
+    /// Add `except: [169.254.169.254/32]` to broad `ipBlock` peers (and `fd00:ec2::254/128`
+    /// to IPv6 ones such as `::/0`), give every workload an
     /// egress policy, and also block the address at the node (IMDSv2 with a hop limit of 1 on
     /// AWS, GKE Workload Identity or metadata concealment, Azure network policies).
     ///
@@ -73,12 +77,18 @@ pub fn check(index: &Index, _config: &Config, out: &mut IndexEmitter<'_>) {
             let egress: Vec<_> = index.policies_selecting(workload).filter(|p| p.egress).collect();
             if egress.is_empty() {
                 "no egress NetworkPolicy selects these pods, so they can reach 169.254.169.254".to_string()
-            } else if let Some(policy) = egress
-                .iter()
-                .find(|p| p.egress_rules.iter().any(|r| rule_reaches(r, METADATA_IP, METADATA_PORT)))
-            {
+            } else if let Some(policy) = egress.iter().find(|p| {
+                p.egress_rules.iter().any(|r| rule_reaches(r, IpAddr::V4(METADATA_IP), METADATA_PORT))
+            }) {
                 format!(
                     "egress NetworkPolicy {:?} allows these pods to reach 169.254.169.254",
+                    policy.object.name
+                )
+            } else if let Some(policy) = egress.iter().find(|p| {
+                p.egress_rules.iter().any(|r| rule_reaches(r, IpAddr::V6(METADATA_IPV6), METADATA_PORT))
+            }) {
+                format!(
+                    "egress NetworkPolicy {:?} allows these pods to reach fd00:ec2::254",
                     policy.object.name
                 )
             } else {

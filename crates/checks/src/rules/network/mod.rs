@@ -2,7 +2,7 @@
 //! authentication, and NetworkPolicy coverage across all objects (index rules).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use kubesecops_core::{Location, ObjectRef};
@@ -19,9 +19,12 @@ pub mod ingress_tls;
 pub mod load_balancer_source_ranges;
 pub mod metadata_egress;
 pub mod node_port;
+pub mod overlapping_allow_all;
 pub mod sensitive_port;
+pub mod unmatched_peer;
 pub mod unselected_egress;
 pub mod unselected_ingress;
+pub mod unused_policy;
 
 /// The rules of this family, in id order.
 pub static RULES: &[RuleDef] = &[
@@ -39,6 +42,9 @@ pub static RULES: &[RuleDef] = &[
     RuleDef { meta: &unselected_ingress::META, check: Check::Index(unselected_ingress::check) },
     RuleDef { meta: &unselected_egress::META, check: Check::Index(unselected_egress::check) },
     RuleDef { meta: &metadata_egress::META, check: Check::Index(metadata_egress::check) },
+    RuleDef { meta: &unused_policy::META, check: Check::Index(unused_policy::check) },
+    RuleDef { meta: &unmatched_peer::META, check: Check::Index(unmatched_peer::check) },
+    RuleDef { meta: &overlapping_allow_all::META, check: Check::Index(overlapping_allow_all::check) },
 ];
 
 /// The `spec` of a core `Service`.
@@ -81,27 +87,37 @@ fn is_internal_load_balancer(obj: &Object) -> bool {
     })
 }
 
-/// Whether an IPv4 CIDR (`a.b.c.d/n`, or a bare address) contains `ip`. IPv6 blocks and
-/// unparsable text contain no IPv4 address.
-fn cidr_contains(cidr: &str, ip: Ipv4Addr) -> bool {
-    let (addr, bits) = cidr.trim().split_once('/').unwrap_or((cidr.trim(), "32"));
-    let (Ok(addr), Ok(bits)) = (addr.parse::<Ipv4Addr>(), bits.parse::<u32>()) else { return false };
-    if bits > 32 {
-        return false;
+/// Whether a CIDR (`a.b.c.d/n`, `x:y::z/n`, or a bare address) contains `ip`. A block of the
+/// other address family, and unparsable text, contain nothing.
+fn cidr_contains(cidr: &str, ip: IpAddr) -> bool {
+    let cidr = cidr.trim();
+    let (addr, bits) = match cidr.split_once('/') {
+        Some((addr, bits)) => (addr, bits.parse::<u32>().ok()),
+        None => (cidr, Some(if ip.is_ipv4() { 32 } else { 128 })),
+    };
+    let (Ok(addr), Some(bits)) = (addr.parse::<IpAddr>(), bits) else { return false };
+    match (addr, ip) {
+        (IpAddr::V4(a), IpAddr::V4(ip)) if bits <= 32 => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(a) & mask == u32::from(ip) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(ip)) if bits <= 128 => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(a) & mask == u128::from(ip) & mask
+        }
+        _ => false,
     }
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-    u32::from(addr) & mask == u32::from(ip) & mask
 }
 
 /// Whether an egress peer lets traffic reach `ip`: an `ipBlock` containing it that no `except`
 /// entry carves out. Pod and namespace selectors only ever match pods.
-fn peer_reaches(peer: &PeerRecord, ip: Ipv4Addr) -> bool {
+fn peer_reaches(peer: &PeerRecord, ip: IpAddr) -> bool {
     peer.cidr.as_deref().is_some_and(|cidr| cidr_contains(cidr, ip))
         && !peer.except.iter().any(|e| cidr_contains(e, ip))
 }
 
 /// Whether an egress rule admits TCP traffic to `ip` on `port`.
-fn rule_reaches(rule: &PolicyRuleRecord, ip: Ipv4Addr, port: i64) -> bool {
+fn rule_reaches(rule: &PolicyRuleRecord, ip: IpAddr, port: i64) -> bool {
     rule.admits_port("TCP", port) && (rule.peers.is_empty() || rule.peers.iter().any(|p| peer_reaches(p, ip)))
 }
 
@@ -154,7 +170,11 @@ mod tests {
 
     #[test]
     fn cidrs_contain_addresses() {
-        let ip: Ipv4Addr = "169.254.169.254".parse().unwrap();
+        let ip: IpAddr = "169.254.169.254".parse().unwrap();
+        let ip6: IpAddr = "fd00:ec2::254".parse().unwrap();
+        assert!(cidr_contains("::/0", ip6) && cidr_contains("fd00::/8", ip6));
+        assert!(cidr_contains("fd00:ec2::254", ip6) && !cidr_contains("fe80::/10", ip6));
+        assert!(!cidr_contains("0.0.0.0/0", ip6) && !cidr_contains("::/129", ip6));
         assert!(cidr_contains("0.0.0.0/0", ip));
         assert!(cidr_contains("169.254.0.0/16", ip));
         assert!(cidr_contains("169.254.169.254/32", ip));
@@ -165,13 +185,13 @@ mod tests {
         let open = PeerRecord {
             cidr: Some("0.0.0.0/0".into()),
             except: vec!["169.254.0.0/16".into()],
-            selects_pods: false,
+            ..PeerRecord::default()
         };
         assert!(!peer_reaches(&open, ip));
         let leaky = PeerRecord {
             cidr: Some("0.0.0.0/0".into()),
             except: vec!["10.0.0.0/8".into()],
-            selects_pods: false,
+            ..PeerRecord::default()
         };
         assert!(peer_reaches(&leaky, ip));
     }

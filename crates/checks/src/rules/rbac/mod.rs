@@ -22,6 +22,7 @@ pub mod escalate_bind;
 pub mod exec_attach;
 pub mod impersonate;
 pub mod node_proxy;
+pub mod privilege_path;
 pub mod secrets_read;
 pub mod service_account_automount;
 pub mod wildcard_api_groups;
@@ -52,6 +53,7 @@ pub static RULES: &[RuleDef] = &[
         meta: &service_account_automount::META,
         check: Check::Object(service_account_automount::check),
     },
+    RuleDef { meta: &privilege_path::META, check: Check::Index(privilege_path::check) },
 ];
 
 /// The RBAC API group.

@@ -1,6 +1,7 @@
 //! Rules about secrets in configuration (`KSO-S`): credentials written into env vars and
-//! ConfigMaps, Secrets handed to processes as environment variables, and Secret values in
-//! manifests.
+//! ConfigMaps, Secrets handed to processes as environment variables, Secret values in
+//! manifests, how Secrets reach pods (file modes, secret managers, long-lived tokens) and
+//! how the control plane protects them (encryption at rest, etcd client authentication).
 //!
 //! The detection here is deliberately heuristic and conservative: a name must look like a
 //! credential *and* its value must look like a literal, or the value must match one of a few
@@ -11,11 +12,18 @@ use kubesecops_k8s::Node;
 
 use crate::rule::{Check, RuleDef};
 
+pub mod apiserver_encryption;
 pub mod configmap_credentials;
+pub mod control_plane;
+pub mod encryption_identity;
 pub mod env_from_configmap;
 pub mod env_literal;
+pub mod etcd_client_auth;
 pub mod secret_env;
+pub mod secret_manager;
 pub mod secret_string_data;
+pub mod secret_volume_mode;
+pub mod service_account_token_secret;
 
 /// The rules of this family, in id order.
 pub static RULES: &[RuleDef] = &[
@@ -24,6 +32,15 @@ pub static RULES: &[RuleDef] = &[
     RuleDef { meta: &secret_env::META, check: Check::Object(secret_env::check) },
     RuleDef { meta: &secret_string_data::META, check: Check::Object(secret_string_data::check) },
     RuleDef { meta: &env_from_configmap::META, check: Check::Object(env_from_configmap::check) },
+    RuleDef { meta: &secret_volume_mode::META, check: Check::Object(secret_volume_mode::check) },
+    RuleDef { meta: &secret_manager::META, check: Check::Object(secret_manager::check) },
+    RuleDef {
+        meta: &service_account_token_secret::META,
+        check: Check::Object(service_account_token_secret::check),
+    },
+    RuleDef { meta: &apiserver_encryption::META, check: Check::Object(apiserver_encryption::check) },
+    RuleDef { meta: &encryption_identity::META, check: Check::Object(encryption_identity::check) },
+    RuleDef { meta: &etcd_client_auth::META, check: Check::Object(etcd_client_auth::check) },
 ];
 
 /// Words naming a credential when a name part equals them or ends with them (`DBPASSWORD`).

@@ -1,0 +1,238 @@
+//! `kubesecops image` against a real registry: Debian's `docker-registry` on loopback, an
+//! image built with `umoci` and pushed with `skopeo`, pulled and scanned over plain HTTP,
+//! anonymously and with basic credentials from a docker `config.json`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kubesecops_e2e::{find_program, kubesecops, require, ChildGuard};
+use serde_json::Value;
+
+const TAG: &str = "1.0";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("address").port()
+}
+
+fn run(program: &str, args: &[&str]) {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn prerequisites() -> bool {
+    ["docker-registry", "umoci", "skopeo"]
+        .iter()
+        .all(|p| require(find_program(p).is_some(), &format!("{p} (`.ci/e2e install`)")))
+}
+
+/// Starts `docker-registry serve` on a free loopback port with storage in `dir`; `htpasswd`
+/// turns on basic auth. Returns the guard and `127.0.0.1:PORT`.
+fn start_registry(dir: &Path, htpasswd: Option<&str>) -> (ChildGuard, String) {
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let auth = match htpasswd {
+        Some(entry) => {
+            std::fs::write(dir.join("htpasswd"), format!("{entry}\n")).unwrap();
+            format!("auth:\n  htpasswd:\n    realm: e2e\n    path: {}\n", dir.join("htpasswd").display())
+        }
+        None => String::new(),
+    };
+    let config = format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
+        dir.join("storage").display()
+    );
+    std::fs::write(dir.join("config.yml"), config).unwrap();
+    let child = Command::new(find_program("docker-registry").unwrap())
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("docker-registry starts");
+    let guard = ChildGuard(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(&address).is_err() {
+        assert!(Instant::now() < deadline, "docker-registry did not listen on {address}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (guard, address)
+}
+
+/// Builds an OCI layout `DIR:1.0` with umoci: a Debian 12 userland with one dpkg package and a
+/// Python requirements file, in two layers.
+fn build_image(dir: &Path) -> String {
+    let layout = dir.join("layout");
+    let image = format!("{}:{TAG}", layout.display());
+    run("umoci", &["init", "--layout", layout.to_str().unwrap()]);
+    run("umoci", &["new", "--image", &image]);
+    // One bundle per layer: `repack` diffs against the image the bundle was unpacked from.
+    let layer = |name: &str, files: &[(&str, &str)]| {
+        let bundle = dir.join(name);
+        run("umoci", &["unpack", "--rootless", "--image", &image, bundle.to_str().unwrap()]);
+        for (path, text) in files {
+            let path = bundle.join("rootfs").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        run("umoci", &["repack", "--image", &image, bundle.to_str().unwrap()]);
+    };
+    layer(
+        "bundle-base",
+        &[
+            ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"),
+            (
+                "var/lib/dpkg/status",
+                "Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n",
+            ),
+        ],
+    );
+    layer("bundle-app", &[("srv/app/requirements.txt", "jinja2==3.1.2\n")]);
+    run("umoci", &["config", "--image", &image, "--config.user", "10001", "--config.exposedports", "22/tcp"]);
+    image
+}
+
+/// A database with one advisory for the image's zlib (by its Debian source name).
+fn database(dir: &Path) -> String {
+    let records = dir.join("osv");
+    std::fs::create_dir_all(&records).unwrap();
+    std::fs::write(
+        records.join("DEBIAN-E2E-1.json"),
+        r#"{"schema_version": "1.6.0", "id": "DEBIAN-E2E-1", "modified": "2024-05-01T00:00:00Z",
+            "aliases": ["CVE-2099-0001"], "summary": "e2e advisory",
+            "affected": [{"package": {"ecosystem": "Debian:12", "name": "zlib"},
+              "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1:1.2.13.dfsg-2"}]}]}]}"#,
+    )
+    .unwrap();
+    let db = dir.join("db");
+    let output = kubesecops()
+        .args(["db", "import", "--db", db.to_str().unwrap(), records.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "db import: {}", String::from_utf8_lossy(&output.stderr));
+    db.display().to_string()
+}
+
+fn push(image: &str, address: &str, creds: Option<&str>) -> String {
+    let reference = format!("{address}/e2e/app:{TAG}");
+    let destination = format!("docker://{reference}");
+    let source = format!("oci:{image}");
+    let mut args = vec!["copy", "--dest-tls-verify=false", source.as_str(), destination.as_str()];
+    if let Some(creds) = creds {
+        args.splice(1..1, ["--dest-creds", creds]);
+    }
+    run("skopeo", &args);
+    reference
+}
+
+fn scan(
+    reference: &str,
+    address: &str,
+    db: &str,
+    docker_config: &Path,
+) -> (std::process::ExitStatus, Value, String) {
+    let output = kubesecops()
+        .args([
+            "image",
+            "--insecure-registry",
+            address,
+            "--db",
+            db,
+            "--scanners",
+            "vuln,config",
+            "--format",
+            "json",
+        ])
+        .arg(reference)
+        .env("DOCKER_CONFIG", docker_config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status, report, stderr)
+}
+
+fn check_report(report: &Value, reference: &str) {
+    let packages = report["packages"].as_array().expect("packages section");
+    let zlib = packages.iter().find(|p| p["name"] == "zlib1g").expect("zlib1g found");
+    assert_eq!(zlib["ecosystem"], "Debian:12");
+    assert_eq!(zlib["path"], "var/lib/dpkg/status");
+    let layers: Vec<&str> =
+        report["image"]["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap()).collect();
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    assert_eq!(zlib["layer"], layers[0]);
+    let jinja = packages.iter().find(|p| p["name"] == "jinja2").expect("jinja2 found");
+    assert_eq!(jinja["layer"], layers[1]);
+    assert_eq!(report["image"]["kind"], "registry");
+    let findings = report["findings"].as_array().unwrap();
+    let vuln =
+        findings.iter().find(|f| f["rule"]["id"] == "DEBIAN-E2E-1").expect("the advisory matches zlib1g");
+    assert_eq!(vuln["location"]["path"], reference);
+    assert_eq!(vuln["package"]["layer"], layers[0]);
+    assert_eq!(vuln["fixedVersion"], "1:1.2.13.dfsg-2");
+    let ids: Vec<&str> = findings.iter().filter_map(|f| f["rule"]["id"].as_str()).collect();
+    assert!(ids.contains(&"KSO-IMG-005"), "port 22 exposed: {ids:?}");
+    assert!(!ids.contains(&"KSO-IMG-001"), "the image runs as 10001: {ids:?}");
+}
+
+#[test]
+#[ignore = "end-to-end: .ci/e2e"]
+fn local_image_registry_pull_and_scan() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = database(dir.path());
+    let (_registry, address) = start_registry(dir.path(), None);
+    let reference = push(&image, &address, None);
+    let (status, report, stderr) = scan(&reference, &address, &db, dir.path());
+    assert!(status.success(), "kubesecops image failed: {stderr}");
+    check_report(&report, &reference);
+
+    // A tag that is not there is an error (exit 2) that says so, never an empty report.
+    let missing = format!("{address}/e2e/app:missing");
+    let (status, _, stderr) = scan(&missing, &address, &db, dir.path());
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not found"), "{stderr}");
+}
+
+#[test]
+#[ignore = "end-to-end: .ci/e2e"]
+fn local_image_registry_basic_auth_from_docker_config() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = database(dir.path());
+    let hash = bcrypt::hash("s3cret-pass", 4).unwrap();
+    let (_registry, address) = start_registry(dir.path(), Some(&format!("e2e:{hash}")));
+    let reference = push(&image, &address, Some("e2e:s3cret-pass"));
+
+    // Without credentials: a clear error.
+    let empty = dir.path().join("no-creds");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (status, _, stderr) = scan(&reference, &address, &db, &empty);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("credentials"), "{stderr}");
+
+    // With the docker config.json that `docker login` would write.
+    let config = dir.path().join("docker");
+    std::fs::create_dir_all(&config).unwrap();
+    // base64("e2e:s3cret-pass")
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"auths": {{"{address}": {{"auth": "ZTJlOnMzY3JldC1wYXNz"}}}}}}"#),
+    )
+    .unwrap();
+    let (status, report, stderr) = scan(&reference, &address, &db, &config);
+    assert!(status.success(), "kubesecops image failed: {stderr}");
+    check_report(&report, &reference);
+}
