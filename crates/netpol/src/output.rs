@@ -362,7 +362,18 @@ pub fn explain_txt(explanations: &[crate::engine::Explanation]) -> String {
 /// Exposure as text, in netpol-analyzer's layout (`entire-cluster` is any pod of the
 /// cluster, whatever its namespace and labels).
 pub fn exposure_txt(exposure: &[crate::engine::Exposure]) -> String {
-    let width = exposure.iter().map(|e| e.workload.len()).max().unwrap_or(0);
+    // Names are padded to the longest one that has an exposure line (as netpol-analyzer does).
+    let width = exposure
+        .iter()
+        .filter(|e| {
+            !e.egress_to_external.is_empty()
+                || !e.ingress_from_external.is_empty()
+                || e.egress_to_cluster.is_some()
+                || e.ingress_from_cluster.is_some()
+        })
+        .map(|e| e.workload.len())
+        .max()
+        .unwrap_or(0);
     let mut egress = Vec::new();
     let mut ingress = Vec::new();
     let mut unprotected = Vec::new();

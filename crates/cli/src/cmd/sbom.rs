@@ -42,6 +42,7 @@ pub struct SbomArgs {
 }
 
 /// Output formats of `sbom`: the shared report or an SBOM.
+#[derive(Debug)]
 enum SbomFormat {
     Report(Format),
     CycloneDx,
