@@ -174,17 +174,30 @@ impl Drop for Scenario {
     fn drop(&mut self) {
         for kind in ["clusterrolebinding", "clusterrole"] {
             let names = self.0.kubectl(&["get", kind, "-o", "name"]);
-            for name in String::from_utf8_lossy(&names.stdout).lines().filter(|n| n.contains("/e2e-cluster-")) {
+            for name in String::from_utf8_lossy(&names.stdout).lines().filter(|n| n.contains("/e2e-cluster-"))
+            {
                 let _ = self.0.kubectl(&["delete", name, "--wait=false"]);
             }
         }
-        let _ = self.0.kubectl(&["delete", "namespace", "e2e-cluster", "e2e-cluster-b", "e2e-cluster-limited", "--wait=false", "--ignore-not-found"]);
+        let _ = self.0.kubectl(&[
+            "delete",
+            "namespace",
+            "e2e-cluster",
+            "e2e-cluster-b",
+            "e2e-cluster-limited",
+            "--wait=false",
+            "--ignore-not-found",
+        ]);
     }
 }
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
@@ -198,8 +211,16 @@ fn cluster_cluster_scan_reports_live_objects_and_paths() {
     let Some(cluster) = Cluster::require() else { return };
     let _scenario = Scenario::apply(&cluster);
     let kubeconfig = cluster.kubeconfig.display().to_string();
-    let out = kubesecops().args(["cluster", "scan", "--kubeconfig", &kubeconfig, "--format", "json"]).output().unwrap();
-    assert!(out.status.code().is_some_and(|c| c < 2), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let out = kubesecops()
+        .args(["cluster", "scan", "--kubeconfig", &kubeconfig, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c < 2),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = json(&out);
     let ctx = context(&cluster);
     assert_eq!(report["cluster"]["context"], ctx.as_str());
@@ -219,11 +240,38 @@ fn cluster_cluster_scan_reports_live_objects_and_paths() {
                 && f["message"].as_str().unwrap_or("").contains(text)
         })
     };
-    assert!(has("KSO-C001", "Deployment", "e2e-cluster-b", "web", ""), "privileged container on the live Deployment");
-    assert!(has("KSO-R016", "RoleBinding", "e2e-cluster", "ci-pods", "User:e2e-ci can become cluster-admin in 2 step(s)"));
-    assert!(has("KSO-R016", "ClusterRoleBinding", "", "e2e-cluster-auditors", "Group:e2e-auditors can become cluster-admin in 3 step(s)"));
-    assert!(has("KSO-R016", "RoleBinding", "e2e-cluster", "reader", "User:e2e-reader can become cluster-admin in 2 step(s)"));
-    assert!(has("KSO-R016", "RoleBinding", "e2e-cluster", "tokener", "User:e2e-tokener can become cluster-admin in 2 step(s)"));
+    assert!(
+        has("KSO-C001", "Deployment", "e2e-cluster-b", "web", ""),
+        "privileged container on the live Deployment"
+    );
+    assert!(has(
+        "KSO-R016",
+        "RoleBinding",
+        "e2e-cluster",
+        "ci-pods",
+        "User:e2e-ci can become cluster-admin in 2 step(s)"
+    ));
+    assert!(has(
+        "KSO-R016",
+        "ClusterRoleBinding",
+        "",
+        "e2e-cluster-auditors",
+        "Group:e2e-auditors can become cluster-admin in 3 step(s)"
+    ));
+    assert!(has(
+        "KSO-R016",
+        "RoleBinding",
+        "e2e-cluster",
+        "reader",
+        "User:e2e-reader can become cluster-admin in 2 step(s)"
+    ));
+    assert!(has(
+        "KSO-R016",
+        "RoleBinding",
+        "e2e-cluster",
+        "tokener",
+        "User:e2e-tokener can become cluster-admin in 2 step(s)"
+    ));
     let dev = findings.iter().any(|f| f["message"].as_str().unwrap_or("").contains("User:e2e-dev"));
     assert!(!dev, "e2e-dev creates pods where no powerful account lives");
     assert!(has("KSO-N007", "Namespace", "", "e2e-cluster-b", ""), "namespace without NetworkPolicy");
@@ -233,7 +281,10 @@ fn cluster_cluster_scan_reports_live_objects_and_paths() {
             && f["object"]["name"].as_str().unwrap_or("").starts_with("admin-bot-token-")
     });
     assert!(token_secret, "legacy token Secret of admin-bot");
-    assert!(findings.iter().any(|f| f["rule"]["id"] == "KSO-K003" && f["object"]["kind"] == "Node"), "the v1.20.2 kubelet is vulnerable");
+    assert!(
+        findings.iter().any(|f| f["rule"]["id"] == "KSO-K003" && f["object"]["kind"] == "Node"),
+        "the v1.20.2 kubelet is vulnerable"
+    );
     assert!(has("KSO-W003", "Deployment", "e2e-cluster-b", "web", ""), "web runs as the default account");
     // Pods and ReplicaSets of Deployments are not reported twice.
     assert!(!findings.iter().any(|f| f["object"]["kind"] == "ReplicaSet"));
@@ -245,13 +296,18 @@ fn cluster_rbac_paths_match_the_scenario() {
     let Some(cluster) = Cluster::require() else { return };
     let _scenario = Scenario::apply(&cluster);
     let kubeconfig = cluster.kubeconfig.display().to_string();
-    let out = kubesecops().args(["rbac", "paths", "--kubeconfig", &kubeconfig, "--format", "json"]).output().unwrap();
+    let out = kubesecops()
+        .args(["rbac", "paths", "--kubeconfig", &kubeconfig, "--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let report = json(&out);
     let paths = report["paths"].as_array().unwrap();
     let find = |kind: &str, name: &str, ns: &str| {
         paths.iter().find(|p| {
-            p["subject"]["kind"] == kind && p["subject"]["name"] == name && p["subject"]["namespace"].as_str().unwrap_or("") == ns
+            p["subject"]["kind"] == kind
+                && p["subject"]["name"] == name
+                && p["subject"]["namespace"].as_str().unwrap_or("") == ns
         })
     };
     let actions = |p: &Value| -> Vec<String> {
@@ -262,7 +318,10 @@ fn cluster_rbac_paths_match_the_scenario() {
     assert_eq!(bot["steps"][0]["via"]["name"], "e2e-cluster-admin-bot");
     let ci = find("User", "e2e-ci", "").expect("e2e-ci has a path");
     assert_eq!(actions(ci), ["create-pod", "bound"]);
-    assert_eq!(ci["steps"][0]["via"], serde_json::json!({"kind": "RoleBinding", "name": "ci-pods", "namespace": "e2e-cluster"}));
+    assert_eq!(
+        ci["steps"][0]["via"],
+        serde_json::json!({"kind": "RoleBinding", "name": "ci-pods", "namespace": "e2e-cluster"})
+    );
     let auditors = find("Group", "e2e-auditors", "").expect("auditors have a path");
     assert_eq!(actions(auditors), ["impersonate", "create-pod", "bound"]);
     assert_eq!(actions(find("User", "e2e-reader", "").expect("reader")), ["read-token-secret", "bound"]);
@@ -272,7 +331,18 @@ fn cluster_rbac_paths_match_the_scenario() {
 
     // --from and --to SUBJECT, dot output.
     let out = kubesecops()
-        .args(["rbac", "paths", "--kubeconfig", &kubeconfig, "--to", "ServiceAccount:e2e-cluster/admin-bot", "--from", "Group:e2e-auditors", "--format", "json"])
+        .args([
+            "rbac",
+            "paths",
+            "--kubeconfig",
+            &kubeconfig,
+            "--to",
+            "ServiceAccount:e2e-cluster/admin-bot",
+            "--from",
+            "Group:e2e-auditors",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     let report = json(&out);
@@ -280,9 +350,16 @@ fn cluster_rbac_paths_match_the_scenario() {
     assert_eq!(only.len(), 1, "{report}");
     assert_eq!(only[0]["target"], "ServiceAccount:e2e-cluster/admin-bot");
     assert_eq!(only[0]["steps"].as_array().unwrap().len(), 2);
-    let dot = kubesecops().args(["rbac", "paths", "--kubeconfig", &kubeconfig, "--format", "dot"]).output().unwrap();
+    let dot = kubesecops()
+        .args(["rbac", "paths", "--kubeconfig", &kubeconfig, "--format", "dot"])
+        .output()
+        .unwrap();
     let dot = String::from_utf8_lossy(&dot.stdout);
-    assert!(dot.starts_with("digraph") && dot.contains("\"User:e2e-ci\" -> \"ServiceAccount:e2e-cluster/admin-bot\""), "{dot}");
+    assert!(
+        dot.starts_with("digraph")
+            && dot.contains("\"User:e2e-ci\" -> \"ServiceAccount:e2e-cluster/admin-bot\""),
+        "{dot}"
+    );
 }
 
 /// Groups a subject carries, as the API server adds them to an impersonated identity.
@@ -290,10 +367,18 @@ fn identity(subject: &str) -> (String, Vec<String>) {
     if let Some(rest) = subject.strip_prefix("ServiceAccount:") {
         let (ns, name) = rest.split_once('/').unwrap();
         let user = format!("system:serviceaccount:{ns}:{name}");
-        (user, vec!["system:serviceaccounts".into(), format!("system:serviceaccounts:{ns}"), "system:authenticated".into()])
+        (
+            user,
+            vec![
+                "system:serviceaccounts".into(),
+                format!("system:serviceaccounts:{ns}"),
+                "system:authenticated".into(),
+            ],
+        )
     } else if let Some(rest) = subject.strip_prefix("User:") {
         let (name, groups) = rest.split_once('+').unwrap_or((rest, ""));
-        let mut groups: Vec<String> = groups.split('+').filter(|g| !g.is_empty()).map(str::to_string).collect();
+        let mut groups: Vec<String> =
+            groups.split('+').filter(|g| !g.is_empty()).map(str::to_string).collect();
         groups.push("system:authenticated".into());
         (name.to_string(), groups)
     } else {
@@ -341,7 +426,15 @@ fn cluster_rbac_who_can_agrees_with_kubectl_auth_can_i() {
         "ServiceAccount:e2e-cluster-b/web",
     ];
     let verbs = ["get", "list", "create", "delete", "impersonate"];
-    let resources = [("pods", ""), ("secrets", ""), ("deployments.apps", ""), ("serviceaccounts", "token"), ("pods", "log"), ("users", ""), ("clusterroles.rbac.authorization.k8s.io", "")];
+    let resources = [
+        ("pods", ""),
+        ("secrets", ""),
+        ("deployments.apps", ""),
+        ("serviceaccounts", "token"),
+        ("pods", "log"),
+        ("users", ""),
+        ("clusterroles.rbac.authorization.k8s.io", ""),
+    ];
     let namespaces = ["e2e-cluster", "e2e-cluster-b", ""];
     // Our decisions from who-can, then the API server's for the same cells: one
     // SubjectAccessReview per cell (what `kubectl auth can-i --as` asks), sent in one
@@ -350,7 +443,8 @@ fn cluster_rbac_who_can_agrees_with_kubectl_auth_can_i() {
     for (resource, sub) in resources {
         for verb in verbs {
             for ns in namespaces {
-                let mut args = vec!["rbac", "who-can", verb, resource, snapshot.to_str().unwrap(), "--format", "json"];
+                let mut args =
+                    vec!["rbac", "who-can", verb, resource, snapshot.to_str().unwrap(), "--format", "json"];
                 if !ns.is_empty() {
                     args.extend(["-n", ns]);
                 }
@@ -374,10 +468,15 @@ fn cluster_rbac_who_can_agrees_with_kubectl_auth_can_i() {
                 for subject in subjects {
                     let (user, groups) = identity(subject);
                     let ours = allowed.contains(&("User".into(), user.clone(), String::new()))
-                        || groups.iter().any(|g| allowed.contains(&("Group".into(), g.clone(), String::new())))
-                        || user.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':')).is_some_and(|(n, s)| {
-                            allowed.contains(&("ServiceAccount".into(), s.to_string(), n.to_string()))
-                        });
+                        || groups
+                            .iter()
+                            .any(|g| allowed.contains(&("Group".into(), g.clone(), String::new())))
+                        || user
+                            .strip_prefix("system:serviceaccount:")
+                            .and_then(|r| r.split_once(':'))
+                            .is_some_and(|(n, s)| {
+                                allowed.contains(&("ServiceAccount".into(), s.to_string(), n.to_string()))
+                            });
                     cells.push((subject, user, groups, verb, resource, sub, ns, ours));
                 }
             }
@@ -401,22 +500,35 @@ fn cluster_rbac_who_can_agrees_with_kubectl_auth_can_i() {
     let dir_reviews = dir.path().join("reviews.json");
     std::fs::write(&dir_reviews, list.to_string()).unwrap();
     let answers = cluster.kubectl_ok(&["create", "-f", dir_reviews.to_str().unwrap(), "-o", "json"]);
-    let answers: Value = serde_json::from_str(&answers).unwrap();
-    let answers = answers["items"].as_array().cloned().unwrap_or_else(|| vec![answers.clone()]);
+    // kubectl prints a List, or (older versions) one document per object.
+    let docs: Vec<Value> =
+        serde_json::Deserializer::from_str(&answers).into_iter::<Value>().map(Result::unwrap).collect();
+    let answers: Vec<Value> = docs
+        .into_iter()
+        .flat_map(|d| d["items"].as_array().cloned().unwrap_or_else(|| vec![d.clone()]))
+        .collect();
     assert_eq!(answers.len(), cells.len());
     let mut mismatches = Vec::new();
     for (cell, answer) in cells.iter().zip(&answers) {
         let (subject, _, _, verb, resource, sub, ns, ours) = cell;
         let theirs = answer["status"]["allowed"].as_bool().unwrap_or(false);
         if *ours != theirs {
-            mismatches.push(format!("{subject} {verb} {resource}/{sub} ns={ns:?}: ours {ours}, API server {theirs}"));
+            mismatches.push(format!(
+                "{subject} {verb} {resource}/{sub} ns={ns:?}: ours {ours}, API server {theirs}"
+            ));
         }
     }
     let checked = cells.len();
     // A sample through `kubectl auth can-i --as` itself (impersonation adds the groups).
     let mut sampled = 0;
     for (subject, user, groups, verb, resource, sub, ns, ours) in cells.iter().step_by(17) {
-        let mut kargs = vec!["auth".to_string(), "can-i".into(), verb.to_string(), resource.to_string(), format!("--as={user}")];
+        let mut kargs = vec![
+            "auth".to_string(),
+            "can-i".into(),
+            verb.to_string(),
+            resource.to_string(),
+            format!("--as={user}"),
+        ];
         for g in groups.iter().filter(|g| !g.starts_with("system:")) {
             kargs.push(format!("--as-group={g}"));
         }
@@ -433,7 +545,9 @@ fn cluster_rbac_who_can_agrees_with_kubectl_auth_can_i() {
         let theirs = String::from_utf8_lossy(&answer.stdout).trim() == "yes";
         sampled += 1;
         if *ours != theirs {
-            mismatches.push(format!("can-i: {subject} {verb} {resource}/{sub} ns={ns:?}: ours {ours}, kubectl {theirs}"));
+            mismatches.push(format!(
+                "can-i: {subject} {verb} {resource}/{sub} ns={ns:?}: ours {ours}, kubectl {theirs}"
+            ));
         }
     }
     eprintln!("sampled {sampled} decisions through kubectl auth can-i --as");
@@ -442,8 +556,35 @@ fn cluster_rbac_who_can_agrees_with_kubectl_auth_can_i() {
     assert!(checked >= 500);
 
     // The live form gives the same answer as the snapshot.
-    let live = kubesecops().args(["rbac", "who-can", "create", "pods", "-n", "e2e-cluster", "--kubeconfig", &kubeconfig, "--format", "json"]).output().unwrap();
-    let offline = kubesecops().args(["rbac", "who-can", "create", "pods", "-n", "e2e-cluster", snapshot.to_str().unwrap(), "--format", "json"]).output().unwrap();
+    let live = kubesecops()
+        .args([
+            "rbac",
+            "who-can",
+            "create",
+            "pods",
+            "-n",
+            "e2e-cluster",
+            "--kubeconfig",
+            &kubeconfig,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let offline = kubesecops()
+        .args([
+            "rbac",
+            "who-can",
+            "create",
+            "pods",
+            "-n",
+            "e2e-cluster",
+            snapshot.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(json(&live)["subjects"], json(&offline)["subjects"]);
     assert!(json(&live)["subjects"].as_array().unwrap().iter().any(|s| s["name"] == "e2e-ci"));
 }
@@ -490,13 +631,22 @@ subjects:
     if !require(!token.is_empty(), "a token for e2e-cluster-limited/viewer") {
         return;
     }
-    let decoded = std::process::Command::new("base64").arg("-d").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().and_then(|mut c| {
-        use std::io::Write;
-        c.stdin.take().unwrap().write_all(token.as_bytes())?;
-        c.wait_with_output()
-    }).unwrap();
+    let decoded = std::process::Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(token.as_bytes())?;
+            c.wait_with_output()
+        })
+        .unwrap();
     let token = String::from_utf8_lossy(&decoded.stdout).trim().to_string();
-    let server = cluster.kubectl_ok(&["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"]).trim().to_string();
+    let server = cluster
+        .kubectl_ok(&["config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"])
+        .trim()
+        .to_string();
     assert!(server.starts_with("https://"), "server {server:?}");
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("limited.kubeconfig");
@@ -506,7 +656,16 @@ subjects:
     )
     .unwrap();
     let out = kubesecops()
-        .args(["cluster", "scan", "--kubeconfig", kubeconfig.to_str().unwrap(), "-n", "e2e-cluster-limited", "--format", "json"])
+        .args([
+            "cluster",
+            "scan",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "-n",
+            "e2e-cluster-limited",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     let report = json(&out);
@@ -525,7 +684,8 @@ subjects:
         format!("apiVersion: v1\nkind: Config\ncurrent-context: b\nclusters:\n- name: k\n  cluster: {{server: '{server}'}}\ncontexts:\n- name: b\n  context: {{cluster: k, user: u}}\nusers:\n- name: u\n  user: {{username: admin, password: admin}}\n"),
     )
     .unwrap();
-    let out = kubesecops().args(["cluster", "scan", "--kubeconfig", basic.to_str().unwrap()]).output().unwrap();
+    let out =
+        kubesecops().args(["cluster", "scan", "--kubeconfig", basic.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("basic authentication"));
 }

@@ -86,7 +86,10 @@ fn build_image(dir: &Path) -> String {
     layer(
         "bundle-base",
         &[
-            ("etc/os-release", "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"),
+            (
+                "etc/os-release",
+                "ID=debian\nVERSION_ID=\"12\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+            ),
             (
                 "var/lib/dpkg/status",
                 "Package: zlib1g\nStatus: install ok installed\nSource: zlib\nVersion: 1:1.2.13.dfsg-1\n",

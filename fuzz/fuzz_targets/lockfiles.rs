@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
         None => {
             if let Ok(parsed) = dockerfile::parse(text) {
                 let settings = kubesecops_image::compliance::ComplianceConfig::default();
-                let _ = kubesecops_image::compliance::check_dockerfile(&parsed, "Dockerfile", &settings, &|_| None);
+                let _ =
+                    kubesecops_image::compliance::check_dockerfile(&parsed, "Dockerfile", &settings, &|_| {
+                        None
+                    });
             }
         }
     }

@@ -110,11 +110,10 @@ impl Cluster {
         let (mut config, context) = match kubeconfig {
             Some(kubeconfig) => {
                 refuse_basic_auth(&kubeconfig, options.context.as_deref())?;
-                let context = options
-                    .context
-                    .clone()
-                    .or_else(|| kubeconfig.current_context.clone())
-                    .ok_or_else(|| ClusterError::Kubeconfig("no current-context and no --context".into()))?;
+                let context =
+                    options.context.clone().or_else(|| kubeconfig.current_context.clone()).ok_or_else(
+                        || ClusterError::Kubeconfig("no current-context and no --context".into()),
+                    )?;
                 if !kubeconfig.contexts.iter().any(|c| c.name == context) {
                     return Err(ClusterError::Kubeconfig(format!("no context named {context:?}")));
                 }
@@ -138,7 +137,13 @@ impl Cluster {
             let _guard = runtime.enter();
             Client::try_from(config).map_err(|e| ClusterError::Client(e.to_string()))?
         };
-        Ok(Cluster { client, runtime, context, timeout: options.timeout, limiter: RateLimiter::new(options.qps) })
+        Ok(Cluster {
+            client,
+            runtime,
+            context,
+            timeout: options.timeout,
+            limiter: RateLimiter::new(options.qps),
+        })
     }
 
     /// The context name (`in-cluster` inside a pod).
@@ -166,7 +171,8 @@ mod tests {
 
     #[test]
     fn basic_auth_is_refused_with_a_reason() {
-        let err = refuse_basic_auth(&kubeconfig("    username: admin\n    password: secret\n"), None).unwrap_err();
+        let err =
+            refuse_basic_auth(&kubeconfig("    username: admin\n    password: secret\n"), None).unwrap_err();
         assert!(err.to_string().contains("basic authentication"), "{err}");
         assert!(refuse_basic_auth(&kubeconfig("    token: abc\n"), None).is_ok());
     }
@@ -193,7 +199,11 @@ mod tests {
             "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:1'}\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\nusers:\n- name: u\n  user: {token: t}\n",
         )
         .unwrap();
-        let options = ConnectOptions { kubeconfig: Some(path.clone()), context: Some("nope".into()), ..Default::default() };
+        let options = ConnectOptions {
+            kubeconfig: Some(path.clone()),
+            context: Some("nope".into()),
+            ..Default::default()
+        };
         let Err(err) = Cluster::connect(&options) else { panic!("connected") };
         assert!(err.to_string().contains("nope"), "{err}");
         let ok = Cluster::connect(&ConnectOptions { kubeconfig: Some(path), ..Default::default() }).unwrap();

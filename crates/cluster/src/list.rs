@@ -45,8 +45,11 @@ impl Resource {
     }
 
     fn url(&self, namespace: Option<&str>) -> String {
-        let base =
-            if self.group.is_empty() { format!("/api/{}", self.version) } else { format!("/apis/{}", self.api_version()) };
+        let base = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}", self.api_version())
+        };
         match namespace {
             Some(ns) => format!("{base}/namespaces/{ns}/{}", self.resource),
             None => format!("{base}/{}", self.resource),
@@ -133,7 +136,10 @@ fn gap_of(resource: String, namespace: Option<&str>, error: &kube::Error) -> Gap
 }
 
 impl Cluster {
-    async fn call<T: serde::de::DeserializeOwned>(&self, request: http::Request<Vec<u8>>) -> Result<T, kube::Error> {
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<T, kube::Error> {
         self.limiter.acquire().await;
         match tokio::time::timeout(self.timeout, self.client.request::<T>(request)).await {
             Ok(result) => result,
@@ -144,17 +150,21 @@ impl Cluster {
     async fn discover_async(&self, gaps: &mut Vec<Gap>) -> Result<Vec<Resource>, ClusterError> {
         let get = |uri: String| http::Request::get(uri).body(Vec::new()).expect("static request");
         let mut out = Vec::new();
-        let core: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList = self
-            .call(get("/api/v1".to_string()))
-            .await
-            .map_err(|e| ClusterError::Request { what: "discovery of /api/v1".into(), message: e.to_string() })?;
+        let core: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList =
+            self.call(get("/api/v1".to_string())).await.map_err(|e| ClusterError::Request {
+                what: "discovery of /api/v1".into(),
+                message: e.to_string(),
+            })?;
         let mut lists = vec![(String::new(), "v1".to_string(), core)];
-        let groups: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList = self
-            .call(get("/apis".to_string()))
-            .await
-            .map_err(|e| ClusterError::Request { what: "discovery of /apis".into(), message: e.to_string() })?;
+        let groups: k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList =
+            self.call(get("/apis".to_string())).await.map_err(|e| ClusterError::Request {
+                what: "discovery of /apis".into(),
+                message: e.to_string(),
+            })?;
         for group in groups.groups {
-            let Some(preferred) = group.preferred_version.or_else(|| group.versions.first().cloned()) else { continue };
+            let Some(preferred) = group.preferred_version.or_else(|| group.versions.first().cloned()) else {
+                continue;
+            };
             if group.name == "metrics.k8s.io" {
                 continue;
             }
@@ -206,12 +216,18 @@ impl Cluster {
             if let Some(t) = &token {
                 params = params.continue_token(t);
             }
-            let request = kube::core::Request::new(resource.url(namespace))
-                .list(&params)
-                .map_err(|e| Gap { resource: resource.display(), namespace: String::new(), code: None, reason: e.to_string() })?;
-            let page: RawList = self.call(request).await.map_err(|e| gap_of(resource.display(), namespace, &e))?;
+            let request =
+                kube::core::Request::new(resource.url(namespace)).list(&params).map_err(|e| Gap {
+                    resource: resource.display(),
+                    namespace: String::new(),
+                    code: None,
+                    reason: e.to_string(),
+                })?;
+            let page: RawList =
+                self.call(request).await.map_err(|e| gap_of(resource.display(), namespace, &e))?;
             count += page.items.len();
-            if !page.items.is_empty() && sink.send(Message::Page(Arc::clone(&resource), page.items)).is_err() {
+            if !page.items.is_empty() && sink.send(Message::Page(Arc::clone(&resource), page.items)).is_err()
+            {
                 return Ok(count);
             }
             match page.metadata.continue_token.filter(|t| !t.is_empty()) {
@@ -253,7 +269,9 @@ impl Cluster {
                         };
                         let mut complete = true;
                         for ns in scopes {
-                            if let Err(gap) = self.list_all(Arc::clone(&resource), ns, page_size, &sender).await {
+                            if let Err(gap) =
+                                self.list_all(Arc::clone(&resource), ns, page_size, &sender).await
+                            {
                                 gaps.push(gap);
                                 complete = false;
                             }
@@ -280,7 +298,17 @@ impl Cluster {
                     on_object(&resource, item);
                 }
             }
-            producer.join().unwrap_or_else(|_| (0, vec![Gap { resource: "*".into(), namespace: String::new(), code: None, reason: "the listing thread failed".into() }]))
+            producer.join().unwrap_or_else(|_| {
+                (
+                    0,
+                    vec![Gap {
+                        resource: "*".into(),
+                        namespace: String::new(),
+                        code: None,
+                        reason: "the listing thread failed".into(),
+                    }],
+                )
+            })
         });
         let (resources, list_gaps) = listed;
         gaps.extend(list_gaps);
@@ -289,7 +317,11 @@ impl Cluster {
 
     /// Fetches every object of the named resources (`resource.group` names, e.g.
     /// `clusterroles.rbac.authorization.k8s.io`): the simple entry point for RBAC analysis.
-    pub fn fetch(&self, resources: &[&str], namespaces: &[String]) -> Result<(Vec<Json>, ListSummary), ClusterError> {
+    pub fn fetch(
+        &self,
+        resources: &[&str],
+        namespaces: &[String],
+    ) -> Result<(Vec<Json>, ListSummary), ClusterError> {
         let selection = Selection::Only(resources.iter().map(|s| s.to_string()).collect());
         let mut out = Vec::new();
         let summary = self.stream(&selection, namespaces, 500, |_, mut obj| {
@@ -311,4 +343,3 @@ pub const RBAC_RESOURCES: &[&str] = &[
     "secrets",
     "pods",
 ];
-

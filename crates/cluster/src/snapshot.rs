@@ -28,7 +28,10 @@ pub struct SnapshotWriter {
 impl SnapshotWriter {
     /// Creates (truncates) the file and writes the list's head.
     pub fn create(path: &Path) -> Result<SnapshotWriter, ClusterError> {
-        let err = |e: std::io::Error| ClusterError::Snapshot { path: path.display().to_string(), message: e.to_string() };
+        let err = |e: std::io::Error| ClusterError::Snapshot {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
         let file = File::create(path).map_err(err)?;
         let mut out = BufWriter::new(file);
         out.write_all(b"{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [").map_err(err)?;
@@ -52,7 +55,8 @@ impl SnapshotWriter {
     /// Writes the metadata (context, gaps) and closes the list. Returns the object count.
     pub fn finish(mut self, summary: &ListSummary) -> Result<usize, ClusterError> {
         let gaps = serde_json::to_string(&summary.gaps).map_err(|e| self.error(e))?;
-        let meta = serde_json::json!({"annotations": {CONTEXT_ANNOTATION: summary.context, GAPS_ANNOTATION: gaps}});
+        let meta =
+            serde_json::json!({"annotations": {CONTEXT_ANNOTATION: summary.context, GAPS_ANNOTATION: gaps}});
         write!(self.out, "\n], \"metadata\": {meta}}}\n").map_err(|e| self.error(e))?;
         self.out.flush().map_err(|e| self.error(e))?;
         Ok(self.count)
@@ -79,7 +83,12 @@ mod tests {
             context: "ctx".into(),
             resources: 2,
             objects: 2,
-            gaps: vec![Gap { resource: "secrets".into(), namespace: "b".into(), code: Some(403), reason: "forbidden".into() }],
+            gaps: vec![Gap {
+                resource: "secrets".into(),
+                namespace: "b".into(),
+                code: Some(403),
+                reason: "forbidden".into(),
+            }],
         };
         assert_eq!(w.finish(&summary).unwrap(), 2);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -88,9 +97,15 @@ mod tests {
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
         let kinds: Vec<&str> = loaded.objects.iter().map(|o| o.kind()).collect();
         assert_eq!(kinds, ["Secret", "Deployment"]);
-        assert_eq!(loaded.objects[1].location(loaded.objects[1].root.pos).line, Some(3), "one object per line");
+        assert_eq!(
+            loaded.objects[1].location(loaded.objects[1].root.pos).line,
+            Some(3),
+            "one object per line"
+        );
         let parsed: Json = serde_json::from_str(&text).unwrap();
-        let gaps: Vec<Gap> = serde_json::from_str(parsed["metadata"]["annotations"][GAPS_ANNOTATION].as_str().unwrap()).unwrap();
+        let gaps: Vec<Gap> =
+            serde_json::from_str(parsed["metadata"]["annotations"][GAPS_ANNOTATION].as_str().unwrap())
+                .unwrap();
         assert_eq!(gaps, summary.gaps);
     }
 }

@@ -28,7 +28,12 @@ impl Noise {
 
 fn dpkg_status(packages: usize) -> String {
     (0..packages)
-        .map(|i| format!("Package: pkg{i}\nStatus: install ok installed\nSource: src{}\nVersion: 1.{i}-1\n\n", i / 3))
+        .map(|i| {
+            format!(
+                "Package: pkg{i}\nStatus: install ok installed\nSource: src{}\nVersion: 1.{i}-1\n\n",
+                i / 3
+            )
+        })
         .collect()
 }
 
@@ -45,9 +50,12 @@ fn main() -> std::io::Result<()> {
     let mut names = Vec::new();
     for index in 0..layers {
         let mut entries = vec![
-            Entry::file(&format!("srv/app{index}/package-lock.json"), format!(
-                r#"{{"lockfileVersion": 3, "packages": {{"node_modules/lodash": {{"version": "4.17.{index}"}}}}}}"#
-            )),
+            Entry::file(
+                &format!("srv/app{index}/package-lock.json"),
+                format!(
+                    r#"{{"lockfileVersion": 3, "packages": {{"node_modules/lodash": {{"version": "4.17.{index}"}}}}}}"#
+                ),
+            ),
             Entry::file(&format!("srv/app{index}/requirements.txt"), "django==4.2.1\nrequests==2.31.0\n"),
             Entry::exe(&format!("usr/local/bin/tool{index}.sh"), "#!/bin/sh\nexec true\n"),
         ];

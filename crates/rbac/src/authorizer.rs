@@ -77,7 +77,9 @@ pub fn rule_allows(rule: &PolicyRule, request: &Request) -> bool {
         Request::NonResource { verb, path } => {
             has(&rule.verbs, verb)
                 && rule.non_resource_urls.iter().any(|url| {
-                    url == "*" || url == path || url.strip_suffix('*').is_some_and(|prefix| path.starts_with(prefix))
+                    url == "*"
+                        || url == path
+                        || url.strip_suffix('*').is_some_and(|prefix| path.starts_with(prefix))
                 })
         }
     }
@@ -105,7 +107,11 @@ impl Resolved<'_> {
     /// The bindings that grant `request` to `user`, in input order. Members of
     /// `system:masters` are allowed everything by the API server before RBAC is asked; that
     /// is not a binding, so use [`Resolved::allows`] for the decision.
-    pub fn granting_bindings<'b>(&'b self, user: &'b UserInfo, request: &'b Request) -> impl Iterator<Item = &'b Binding> + 'b {
+    pub fn granting_bindings<'b>(
+        &'b self,
+        user: &'b UserInfo,
+        request: &'b Request,
+    ) -> impl Iterator<Item = &'b Binding> + 'b {
         self.model.bindings.iter().filter(move |b| {
             binding_applies(b, request.namespace())
                 && b.subjects.iter().any(|s| user.matches(s, &b.namespace))
@@ -115,7 +121,8 @@ impl Resolved<'_> {
 
     /// The API server's decision for `user` (RBAC plus the `system:masters` bypass).
     pub fn allows(&self, user: &UserInfo, request: &Request) -> bool {
-        user.groups.iter().any(|g| g == MASTERS_GROUP) || self.granting_bindings(user, request).next().is_some()
+        user.groups.iter().any(|g| g == MASTERS_GROUP)
+            || self.granting_bindings(user, request).next().is_some()
     }
 
     /// Every subject named in a binding that grants `request` (`who-can`). A subject that
@@ -128,7 +135,11 @@ impl Resolved<'_> {
             if binding_applies(binding, request.namespace())
                 && self.binding_rules(binding).iter().any(|r| rule_allows(r, request))
             {
-                out.extend(binding.resolved_subjects().filter(|s| !s.namespace.is_empty() || s.kind != crate::SubjectKind::ServiceAccount));
+                out.extend(
+                    binding
+                        .resolved_subjects()
+                        .filter(|s| !s.namespace.is_empty() || s.kind != crate::SubjectKind::ServiceAccount),
+                );
             }
         }
         out
@@ -152,9 +163,10 @@ pub fn default_group(resource: &str) -> &'static str {
         "leases" => "coordination.k8s.io",
         "priorityclasses" => "scheduling.k8s.io",
         "tokenreviews" => "authentication.k8s.io",
-        "subjectaccessreviews" | "selfsubjectaccessreviews" | "localsubjectaccessreviews" | "selfsubjectrulesreviews" => {
-            "authorization.k8s.io"
-        }
+        "subjectaccessreviews"
+        | "selfsubjectaccessreviews"
+        | "localsubjectaccessreviews"
+        | "selfsubjectrulesreviews" => "authorization.k8s.io",
         "endpointslices" => "discovery.k8s.io",
         "runtimeclasses" => "node.k8s.io",
         "apiservices" => "apiregistration.k8s.io",
@@ -192,14 +204,20 @@ mod tests {
     fn resources_and_subresources_match_like_the_api_server() {
         let pods = rule(&["get"], &[""], &["pods"], &[]);
         assert!(rule_allows(&pods, &Request::resource("get", "", "pods", "", "a")));
-        assert!(!rule_allows(&pods, &Request::resource("get", "", "pods", "log", "a")), "pods does not cover pods/log");
+        assert!(
+            !rule_allows(&pods, &Request::resource("get", "", "pods", "log", "a")),
+            "pods does not cover pods/log"
+        );
         assert!(!rule_allows(&pods, &Request::resource("get", "apps", "pods", "", "a")));
         let any_scale = rule(&["update"], &["*"], &["*/scale"], &[]);
         assert!(rule_allows(&any_scale, &Request::resource("update", "apps", "deployments", "scale", "")));
         assert!(!rule_allows(&any_scale, &Request::resource("update", "apps", "deployments", "", "")));
         let named = rule(&["*"], &[""], &["secrets"], &["a"]);
         assert!(rule_allows(&named, &Request::resource("get", "", "secrets", "", "x").named("a")));
-        assert!(!rule_allows(&named, &Request::resource("list", "", "secrets", "", "x")), "list names no object");
+        assert!(
+            !rule_allows(&named, &Request::resource("list", "", "secrets", "", "x")),
+            "list names no object"
+        );
         let everything = rule(&["*"], &["*"], &["*"], &[]);
         assert!(rule_allows(&everything, &Request::resource("create", "x.io", "widgets", "status", "")));
     }
@@ -219,6 +237,9 @@ mod tests {
     fn resource_names_parse_with_groups() {
         assert_eq!(parse_resource("deployments"), ("apps".into(), "deployments".into(), String::new()));
         assert_eq!(parse_resource("pods/exec"), (String::new(), "pods".into(), "exec".into()));
-        assert_eq!(parse_resource("widgets.example.com"), ("example.com".into(), "widgets".into(), String::new()));
+        assert_eq!(
+            parse_resource("widgets.example.com"),
+            ("example.com".into(), "widgets".into(), String::new())
+        );
     }
 }

@@ -156,7 +156,9 @@ fn role_kind(text: &str) -> Option<RoleKind> {
 fn labels(obj: &Object) -> Vec<(String, String)> {
     obj.metadata()
         .and_then(|m| m.get("labels"))
-        .map(|l| l.entries().iter().filter_map(|e| Some((e.key.clone(), e.value.as_str()?.to_string()))).collect())
+        .map(|l| {
+            l.entries().iter().filter_map(|e| Some((e.key.clone(), e.value.as_str()?.to_string()))).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -205,7 +207,8 @@ impl Model {
 
     fn add_role(&mut self, obj: &Object) {
         let Some(kind) = role_kind(obj.kind()) else { return };
-        let rules = obj.root.get("rules").map(Node::items).unwrap_or_default().iter().map(PolicyRule::from_node);
+        let rules =
+            obj.root.get("rules").map(Node::items).unwrap_or_default().iter().map(PolicyRule::from_node);
         let aggregation = obj
             .root
             .path(&["aggregationRule", "clusterRoleSelectors"])
@@ -331,7 +334,9 @@ impl<'a> Resolved<'a> {
             let mut changed = false;
             for role in &aggregating {
                 let mut added = Vec::new();
-                for other in model.roles.iter().filter(|o| o.kind == RoleKind::ClusterRole && o.name != role.name) {
+                for other in
+                    model.roles.iter().filter(|o| o.kind == RoleKind::ClusterRole && o.name != role.name)
+                {
                     let labels: Vec<(&str, &str)> =
                         other.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                     if role.aggregation.iter().any(|sel| !sel.is_empty() && sel.matches(&labels)) {
@@ -382,9 +387,10 @@ impl<'a> Resolved<'a> {
         for ns in &self.model.namespaces {
             out.entry(ns.clone()).or_default().insert("default".to_string());
         }
-        let named = self.model.service_accounts.iter().chain(&self.model.pod_identities).cloned().chain(
-            self.model.token_secrets.iter().map(|t| (t.namespace.clone(), t.service_account.clone())),
-        );
+        let named =
+            self.model.service_accounts.iter().chain(&self.model.pod_identities).cloned().chain(
+                self.model.token_secrets.iter().map(|t| (t.namespace.clone(), t.service_account.clone())),
+            );
         for (ns, name) in named {
             out.entry(ns).or_default().insert(name);
         }

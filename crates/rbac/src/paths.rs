@@ -173,13 +173,18 @@ struct Holder<'r, 'm> {
     resolved: &'r Resolved<'m>,
     user: Option<UserInfo>,
     subject: Subject,
+    /// The bindings naming the subject or one of its groups, in input order: every grant
+    /// comes from one of these, so only they are searched.
+    mine: Vec<&'r Binding>,
 }
 
 impl Holder<'_, '_> {
     fn matches(&self, binding: &Binding) -> bool {
         match &self.user {
             Some(user) => binding.subjects.iter().any(|s| user.matches(s, &binding.namespace)),
-            None => binding.subjects.iter().any(|s| s.kind == SubjectKind::Group && s.name == self.subject.name),
+            None => {
+                binding.subjects.iter().any(|s| s.kind == SubjectKind::Group && s.name == self.subject.name)
+            }
         }
     }
 
@@ -189,21 +194,31 @@ impl Holder<'_, '_> {
             Request::Resource { namespace, .. } => namespace.as_str(),
             Request::NonResource { .. } => "",
         };
-        self.resolved.model.bindings.iter().find(|b| {
+        self.mine.iter().copied().find(|b| {
             crate::authorizer::binding_applies(b, namespace)
-                && self.matches(b)
                 && self.resolved.binding_rules(b).iter().any(|r| crate::authorizer::rule_allows(r, request))
         })
     }
 
-    fn grant_any(&self, verbs: &[&str], group: &str, resource: &str, sub: &str, ns: &str, name: &str) -> Option<&Binding> {
+    fn grant_any(
+        &self,
+        verbs: &[&str],
+        group: &str,
+        resource: &str,
+        sub: &str,
+        ns: &str,
+        name: &str,
+    ) -> Option<&Binding> {
         verbs.iter().find_map(|v| self.grant(&Request::resource(v, group, resource, sub, ns).named(name)))
     }
 
     /// The group (if any) through which `binding` applies, when it does not name the subject.
     fn through_group(&self, binding: &Binding) -> Option<String> {
         let user = self.user.as_ref()?;
-        let direct = binding.subjects.iter().any(|s| s.kind != SubjectKind::Group && user.matches(s, &binding.namespace));
+        let direct = binding
+            .subjects
+            .iter()
+            .any(|s| s.kind != SubjectKind::Group && user.matches(s, &binding.namespace));
         if direct {
             return None;
         }
@@ -248,7 +263,11 @@ impl Graph {
         let mut subjects: BTreeSet<Subject> = BTreeSet::new();
         subjects.insert(Subject::group(MASTERS_GROUP));
         for binding in &resolved.model.bindings {
-            subjects.extend(binding.resolved_subjects().filter(|s| !s.namespace.is_empty() || s.kind != SubjectKind::ServiceAccount));
+            subjects.extend(
+                binding
+                    .resolved_subjects()
+                    .filter(|s| !s.namespace.is_empty() || s.kind != SubjectKind::ServiceAccount),
+            );
         }
         for (ns, names) in &accounts {
             subjects.extend(names.iter().map(|n| Subject::service_account(ns, n)));
@@ -257,8 +276,14 @@ impl Graph {
         namespaces.extend(accounts.keys().cloned());
         let mut edges = BTreeMap::new();
         for subject in &subjects {
-            let holder = Holder { resolved, user: subject.user_info(), subject: subject.clone() };
-            let out = subject_edges(&holder, &subjects, &namespaces, &accounts);
+            let mut holder =
+                Holder { resolved, user: subject.user_info(), subject: subject.clone(), mine: Vec::new() };
+            holder.mine = resolved.model.bindings.iter().filter(|b| holder.matches(b)).collect();
+            let out = if holder.mine.is_empty() && subject.kind != SubjectKind::Group {
+                Vec::new()
+            } else {
+                subject_edges(&holder, &subjects, &namespaces, &accounts)
+            };
             edges.insert(NodeId::Subject(subject.clone()), out);
         }
         Graph { edges }
@@ -354,7 +379,7 @@ fn subject_edges(
 ) -> Vec<Edge> {
     // Membership of system:masters, or a ClusterRoleBinding to every verb on everything.
     if h.subject.kind == SubjectKind::Group && h.subject.name == MASTERS_GROUP {
-        let via = h.resolved.model.bindings.iter().find(|b| b.is_cluster() && h.matches(b));
+        let via = h.mine.iter().copied().find(|b| b.is_cluster());
         let steps = vec![Step {
             action: "bound",
             via: via.map(Via::of),
@@ -366,7 +391,9 @@ fn subject_edges(
     }
     let mut out: Vec<Edge> = Vec::new();
     let mut push = |to: NodeId, steps: Vec<Step>, first: &Binding| {
-        if to == NodeId::Subject(h.subject.clone()) || out.iter().any(|e| e.to == to && e.steps.len() <= steps.len()) {
+        if to == NodeId::Subject(h.subject.clone())
+            || out.iter().any(|e| e.to == to && e.steps.len() <= steps.len())
+        {
             return;
         }
         out.retain(|e| e.to != to);
@@ -376,25 +403,69 @@ fn subject_edges(
 
     let everything = Request::resource("*", "*", "*", "", "");
     if let Some(b) = h.grant(&everything) {
-        let role = format!("{} {}", if b.role_kind == RoleKind::Role { "Role" } else { "ClusterRole" }, b.role_name);
-        push(NodeId::Admin, vec![step("bound", b, None, format!("bound cluster-wide to {role}, which allows every verb on every resource"))], b);
+        let role =
+            format!("{} {}", if b.role_kind == RoleKind::Role { "Role" } else { "ClusterRole" }, b.role_name);
+        push(
+            NodeId::Admin,
+            vec![step(
+                "bound",
+                b,
+                None,
+                format!("bound cluster-wide to {role}, which allows every verb on every resource"),
+            )],
+            b,
+        );
     }
 
     // Cluster-wide steps.
     if let Some(b) = h.grant_any(&["create", "get"], "", "nodes", "proxy", "", "") {
-        push(NodeId::Admin, vec![step("nodes-proxy", b, None, "use the kubelet API through nodes/proxy: exec in any pod, control plane included".into())], b);
+        push(
+            NodeId::Admin,
+            vec![step(
+                "nodes-proxy",
+                b,
+                None,
+                "use the kubelet API through nodes/proxy: exec in any pod, control plane included".into(),
+            )],
+            b,
+        );
     }
     if let (Some(create), Some(approve), Some(sign)) = (
         h.grant_any(&["create"], "certificates.k8s.io", "certificatesigningrequests", "", "", ""),
-        h.grant_any(&["update", "patch"], "certificates.k8s.io", "certificatesigningrequests", "approval", "", ""),
-        h.grant_any(&["approve"], "certificates.k8s.io", "signers", "", "", "kubernetes.io/kube-apiserver-client")
-            .or_else(|| h.grant_any(&["approve"], "certificates.k8s.io", "signers", "", "", "kubernetes.io/*")),
+        h.grant_any(
+            &["update", "patch"],
+            "certificates.k8s.io",
+            "certificatesigningrequests",
+            "approval",
+            "",
+            "",
+        ),
+        h.grant_any(
+            &["approve"],
+            "certificates.k8s.io",
+            "signers",
+            "",
+            "",
+            "kubernetes.io/kube-apiserver-client",
+        )
+        .or_else(|| h.grant_any(&["approve"], "certificates.k8s.io", "signers", "", "", "kubernetes.io/*")),
     ) {
         push(
             NodeId::Admin,
             vec![
-                step("create-csr", create, None, "create a CertificateSigningRequest for a client certificate in group system:masters".into()),
-                step("approve-csr", approve, None, format!("approve it (signer approval through {} {})", sign.object.kind, sign.name)),
+                step(
+                    "create-csr",
+                    create,
+                    None,
+                    "create a CertificateSigningRequest for a client certificate in group system:masters"
+                        .into(),
+                ),
+                step(
+                    "approve-csr",
+                    approve,
+                    None,
+                    format!("approve it (signer approval through {} {})", sign.object.kind, sign.name),
+                ),
             ],
             create,
         );
@@ -407,12 +478,17 @@ fn subject_edges(
             NodeId::Admin,
             vec![
                 step("bind", bind, None, "bind the ClusterRole cluster-admin".into()),
-                step("create-binding", create, None, "create a ClusterRoleBinding of cluster-admin to oneself".into()),
+                step(
+                    "create-binding",
+                    create,
+                    None,
+                    "create a ClusterRoleBinding of cluster-admin to oneself".into(),
+                ),
             ],
             bind,
         );
     }
-    for own in h.resolved.model.bindings.iter().filter(|b| b.is_cluster() && h.matches(b)) {
+    for own in h.mine.iter().copied().filter(|b| b.is_cluster()) {
         let name = &own.role_name;
         if let (Some(esc), Some(update)) = (
             h.grant_any(&["escalate"], rbac, "clusterroles", "", "", name),
@@ -421,24 +497,50 @@ fn subject_edges(
             push(
                 NodeId::Admin,
                 vec![
-                    step("escalate", esc, None, format!("escalate: add permissions one does not hold to ClusterRole {name}")),
-                    step("update-role", update, None, format!("update ClusterRole {name}, bound to oneself by {} {}", own.object.kind, own.name)),
+                    step(
+                        "escalate",
+                        esc,
+                        None,
+                        format!("escalate: add permissions one does not hold to ClusterRole {name}"),
+                    ),
+                    step(
+                        "update-role",
+                        update,
+                        None,
+                        format!(
+                            "update ClusterRole {name}, bound to oneself by {} {}",
+                            own.object.kind, own.name
+                        ),
+                    ),
                 ],
                 esc,
             );
             break;
         }
     }
-    let webhook = ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
-        .iter()
-        .find_map(|r| h.grant_any(&["patch", "update", "delete"], "admissionregistration.k8s.io", r, "", "", "").map(|b| (*r, b)));
+    let webhook = ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"].iter().find_map(|r| {
+        h.grant_any(&["patch", "update", "delete"], "admissionregistration.k8s.io", r, "", "", "")
+            .map(|b| (*r, b))
+    });
     if let Some((resource, hook)) = webhook {
-        if let Some((ns, pods)) = namespaces.iter().find_map(|ns| h.grant_any(&["create"], "", "pods", "", ns, "").map(|b| (ns, b))) {
+        if let Some((ns, pods)) =
+            namespaces.iter().find_map(|ns| h.grant_any(&["create"], "", "pods", "", ns, "").map(|b| (ns, b)))
+        {
             push(
                 NodeId::Admin,
                 vec![
-                    step("patch-webhook", hook, None, format!("change or delete {resource} to switch admission policy off")),
-                    step("create-privileged-pod", pods, None, format!("create a privileged pod in namespace {ns} that owns its node")),
+                    step(
+                        "patch-webhook",
+                        hook,
+                        None,
+                        format!("change or delete {resource} to switch admission policy off"),
+                    ),
+                    step(
+                        "create-privileged-pod",
+                        pods,
+                        None,
+                        format!("create a privileged pod in namespace {ns} that owns its node"),
+                    ),
                 ],
                 hook,
             );
@@ -460,14 +562,17 @@ fn subject_edges(
         }
     }
 
-    // Steps inside one namespace.
-    for ns in namespaces {
+    // Steps inside one namespace: every namespace when a ClusterRoleBinding applies, else
+    // only the namespaces of the subject's RoleBindings (nothing is granted elsewhere).
+    let cluster_wide = h.mine.iter().any(|b| b.is_cluster());
+    for ns in namespaces.iter().filter(|ns| cluster_wide || h.mine.iter().any(|b| &b.namespace == *ns)) {
         let names = accounts.get(ns).cloned().unwrap_or_default();
-        let run_as = h.grant_any(&["create"], "", "pods", "", ns, "").map(|b| (b, "create pods")).or_else(|| {
-            WORKLOADS.iter().find_map(|(g, r)| {
-                h.grant_any(&["create", "update", "patch"], g, r, "", ns, "").map(|b| (b, *r))
-            })
-        });
+        let run_as =
+            h.grant_any(&["create"], "", "pods", "", ns, "").map(|b| (b, "create pods")).or_else(|| {
+                WORKLOADS.iter().find_map(|(g, r)| {
+                    h.grant_any(&["create", "update", "patch"], g, r, "", ns, "").map(|b| (b, *r))
+                })
+            });
         if let Some((b, how)) = run_as {
             for name in &names {
                 let sa = Subject::service_account(ns, name);
@@ -482,7 +587,16 @@ fn subject_edges(
         if let Some(b) = h.grant_any(&["create"], "", "pods", "exec", ns, "") {
             for (_, name) in h.resolved.model.pod_identities.iter().filter(|(n, _)| n == ns) {
                 let sa = Subject::service_account(ns, name);
-                push(NodeId::Subject(sa.clone()), vec![step("exec", b, Some(&sa), format!("exec into a pod of namespace {ns} running as {sa}"))], b);
+                push(
+                    NodeId::Subject(sa.clone()),
+                    vec![step(
+                        "exec",
+                        b,
+                        Some(&sa),
+                        format!("exec into a pod of namespace {ns} running as {sa}"),
+                    )],
+                    b,
+                );
             }
         }
         for secret in h.resolved.model.token_secrets.iter().filter(|t| &t.namespace == ns) {
@@ -498,26 +612,42 @@ fn subject_edges(
         for name in &names {
             let sa = Subject::service_account(ns, name);
             if let Some(b) = h.grant_any(&["create"], "", "serviceaccounts", "token", ns, name) {
-                push(NodeId::Subject(sa.clone()), vec![step("create-token", b, Some(&sa), format!("request a token for {sa}"))], b);
+                push(
+                    NodeId::Subject(sa.clone()),
+                    vec![step("create-token", b, Some(&sa), format!("request a token for {sa}"))],
+                    b,
+                );
             }
             if let Some(b) = h.grant_any(&["impersonate"], "", "serviceaccounts", "", ns, name) {
-                push(NodeId::Subject(sa.clone()), vec![step("impersonate", b, Some(&sa), format!("impersonate {sa}"))], b);
+                push(
+                    NodeId::Subject(sa.clone()),
+                    vec![step("impersonate", b, Some(&sa), format!("impersonate {sa}"))],
+                    b,
+                );
             }
         }
         let bind = h
             .grant_any(&["bind"], rbac, "clusterroles", "", ns, "cluster-admin")
             .or_else(|| h.grant_any(&["bind"], rbac, "clusterroles", "", ns, "admin"));
         let create = h.grant_any(&["create", "update", "patch"], rbac, "rolebindings", "", ns, "");
-        let escalate = h.resolved.model.bindings.iter().filter(|b| b.namespace == *ns && h.matches(b) && b.role_kind == RoleKind::Role).find_map(|own| {
-            let esc = h.grant_any(&["escalate"], rbac, "roles", "", ns, &own.role_name)?;
-            let upd = h.grant_any(&["update", "patch"], rbac, "roles", "", ns, &own.role_name)?;
-            Some((esc, upd, own.role_name.clone()))
-        });
+        let escalate =
+            h.mine.iter().copied().filter(|b| b.namespace == *ns && b.role_kind == RoleKind::Role).find_map(
+                |own| {
+                    let esc = h.grant_any(&["escalate"], rbac, "roles", "", ns, &own.role_name)?;
+                    let upd = h.grant_any(&["update", "patch"], rbac, "roles", "", ns, &own.role_name)?;
+                    Some((esc, upd, own.role_name.clone()))
+                },
+            );
         let control: Option<(Vec<Step>, &Binding)> = match (bind, create, escalate) {
             (Some(bind), Some(create), _) => Some((
                 vec![
                     step("bind", bind, None, format!("bind an all-powerful ClusterRole in namespace {ns}")),
-                    step("create-binding", create, None, format!("create a RoleBinding of it to oneself in namespace {ns}")),
+                    step(
+                        "create-binding",
+                        create,
+                        None,
+                        format!("create a RoleBinding of it to oneself in namespace {ns}"),
+                    ),
                 ],
                 bind,
             )),
@@ -538,7 +668,9 @@ fn subject_edges(
                     action: "create-pod",
                     via: None,
                     becomes: Some(sa.to_string()),
-                    detail: format!("with the new permissions, create a pod in namespace {ns} that runs as {sa}"),
+                    detail: format!(
+                        "with the new permissions, create a pod in namespace {ns} that runs as {sa}"
+                    ),
                     location: None,
                 });
                 push(NodeId::Subject(sa), all, first);
@@ -574,7 +706,8 @@ pub fn render_text(paths: &[PrivilegePath]) -> String {
     }
     for path in paths {
         let who = path.subject.subject();
-        let how = if path.direct { "directly".to_string() } else { format!("in {} step(s)", path.steps.len()) };
+        let how =
+            if path.direct { "directly".to_string() } else { format!("in {} step(s)", path.steps.len()) };
         let _ = writeln!(text, "{who} -> {} {how}", path.target);
         for (i, step) in path.steps.iter().enumerate() {
             let via = match &step.via {

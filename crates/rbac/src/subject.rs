@@ -97,10 +97,9 @@ impl Subject {
     pub fn user_info(&self) -> Option<UserInfo> {
         match self.kind {
             SubjectKind::Group => None,
-            SubjectKind::User if self.name == ANONYMOUS_USER => Some(UserInfo {
-                name: self.name.clone(),
-                groups: vec![UNAUTHENTICATED_GROUP.to_string()],
-            }),
+            SubjectKind::User if self.name == ANONYMOUS_USER => {
+                Some(UserInfo { name: self.name.clone(), groups: vec![UNAUTHENTICATED_GROUP.to_string()] })
+            }
             SubjectKind::User => {
                 Some(UserInfo { name: self.name.clone(), groups: vec![AUTHENTICATED_GROUP.to_string()] })
             }
@@ -188,7 +187,8 @@ mod tests {
     #[test]
     fn service_account_subjects_default_to_the_binding_namespace() {
         let user = UserInfo::service_account("ns1", "sa1");
-        let bare = Subject { kind: SubjectKind::ServiceAccount, name: "sa1".into(), namespace: String::new() };
+        let bare =
+            Subject { kind: SubjectKind::ServiceAccount, name: "sa1".into(), namespace: String::new() };
         assert!(user.matches(&bare, "ns1"));
         assert!(!user.matches(&bare, "ns2"));
         assert!(!user.matches(&bare, ""), "a ClusterRoleBinding needs the namespace written");

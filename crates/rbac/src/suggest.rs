@@ -117,7 +117,9 @@ pub fn suggest(log: &str, user: &str) -> Result<Suggested, RbacError> {
             continue;
         };
         requests += 1;
-        let text = |v: Option<&Value>, key: &str| v.and_then(|o| o.get(key)).and_then(Value::as_str).unwrap_or("").to_string();
+        let text = |v: Option<&Value>, key: &str| {
+            v.and_then(|o| o.get(key)).and_then(Value::as_str).unwrap_or("").to_string()
+        };
         match event.get("objectRef").filter(|o| !o.is_null()) {
             Some(obj) => {
                 let resource = text(Some(obj), "resource");
@@ -178,13 +180,28 @@ pub fn suggest(log: &str, user: &str) -> Result<Suggested, RbacError> {
             .map(|((non_resource, group, verbs), items)| {
                 let items: Vec<String> = items.into_iter().collect();
                 if non_resource {
-                    SuggestedRule { api_groups: Vec::new(), resources: Vec::new(), non_resource_urls: items, verbs }
+                    SuggestedRule {
+                        api_groups: Vec::new(),
+                        resources: Vec::new(),
+                        non_resource_urls: items,
+                        verbs,
+                    }
                 } else {
-                    SuggestedRule { api_groups: vec![group], resources: items, non_resource_urls: Vec::new(), verbs }
+                    SuggestedRule {
+                        api_groups: vec![group],
+                        resources: items,
+                        non_resource_urls: Vec::new(),
+                        verbs,
+                    }
                 }
             })
             .collect();
-        roles.push(Suggestion { namespace, name: format!("kubesecops:{safe_name}"), rules, subject: subject.clone() });
+        roles.push(Suggestion {
+            namespace,
+            name: format!("kubesecops:{safe_name}"),
+            rules,
+            subject: subject.clone(),
+        });
     }
     Ok(Suggested { roles, requests, skipped })
 }
@@ -208,7 +225,8 @@ pub fn to_yaml(suggested: &Suggested) -> String {
             out.push_str("---\n");
         }
         let cluster = role.namespace.is_empty();
-        let (role_kind, binding_kind) = if cluster { ("ClusterRole", "ClusterRoleBinding") } else { ("Role", "RoleBinding") };
+        let (role_kind, binding_kind) =
+            if cluster { ("ClusterRole", "ClusterRoleBinding") } else { ("Role", "RoleBinding") };
         let name = serde_json::to_string(&role.name).unwrap_or_default();
         let ns_line = if cluster { String::new() } else { format!("  namespace: {}\n", role.namespace) };
         let _ = write!(out, "apiVersion: rbac.authorization.k8s.io/v1\nkind: {role_kind}\nmetadata:\n  name: {name}\n{ns_line}rules:\n");

@@ -62,7 +62,10 @@ fn every_escalation_step_leads_to_cluster_admin() {
         .map(|p| (p.subject.subject().to_string(), p.direct, p.steps.iter().map(|s| s.action).collect()))
         .collect();
     let expect = |who: &str, actions: &[&str]| {
-        let found = summary.iter().find(|(s, _, _)| s == who).unwrap_or_else(|| panic!("{who} missing: {summary:#?}"));
+        let found = summary
+            .iter()
+            .find(|(s, _, _)| s == who)
+            .unwrap_or_else(|| panic!("{who} missing: {summary:#?}"));
         assert_eq!(found.2, actions, "{who}");
     };
     expect("ServiceAccount:ops/admin-bot", &["bound"]);
@@ -83,7 +86,10 @@ fn every_escalation_step_leads_to_cluster_admin() {
     // The granting objects are named.
     let rita = paths.iter().find(|p| p.subject.name == "rita").unwrap();
     let via = rita.steps[0].via.as_ref().unwrap();
-    assert_eq!((via.kind.as_str(), via.name.as_str(), via.namespace.as_str()), ("RoleBinding", "reader", "ops"));
+    assert_eq!(
+        (via.kind.as_str(), via.name.as_str(), via.namespace.as_str()),
+        ("RoleBinding", "reader", "ops")
+    );
     assert_eq!(rita.steps[0].becomes.as_deref(), Some("ServiceAccount:ops/admin-bot"));
 }
 
@@ -102,7 +108,10 @@ fn paths_to_a_subject_and_from_one() {
     let json = serde_json::to_value(&only).unwrap();
     assert_eq!(json[0]["subject"], serde_json::json!({"kind": "User", "name": "rita"}));
     assert_eq!(json[0]["steps"][0]["action"], "read-token-secret");
-    assert_eq!(json[0]["steps"][0]["via"], serde_json::json!({"kind": "RoleBinding", "name": "reader", "namespace": "ops"}));
+    assert_eq!(
+        json[0]["steps"][0]["via"],
+        serde_json::json!({"kind": "RoleBinding", "name": "reader", "namespace": "ops"})
+    );
     let dot = graph.dot(&only);
     assert!(dot.contains("\"User:rita\" -> \"ServiceAccount:ops/admin-bot\""), "{dot}");
 }

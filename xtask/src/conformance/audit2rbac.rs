@@ -23,8 +23,12 @@ pub const SUITE: Suite = Suite { name: "audit2rbac", folder: "k8s-audit-samples"
 type RuleKey = (Vec<String>, Vec<String>, Vec<String>, Vec<String>);
 
 fn strings(node: Option<&Node>) -> Vec<String> {
-    let mut v: Vec<String> =
-        node.map(Node::items).unwrap_or_default().iter().filter_map(|n| n.as_str().map(str::to_string)).collect();
+    let mut v: Vec<String> = node
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect();
     v.sort();
     v
 }
@@ -37,7 +41,14 @@ fn shape(obj: &Object) -> (String, String, BTreeSet<RuleKey>, String, BTreeSet<(
         .map(Node::items)
         .unwrap_or_default()
         .iter()
-        .map(|r| (strings(r.get("apiGroups")), strings(r.get("resources")), strings(r.get("verbs")), strings(r.get("nonResourceURLs"))))
+        .map(|r| {
+            (
+                strings(r.get("apiGroups")),
+                strings(r.get("resources")),
+                strings(r.get("verbs")),
+                strings(r.get("nonResourceURLs")),
+            )
+        })
         .collect();
     let role_ref = obj.root.path(&["roleRef", "kind"]).and_then(Node::as_str).unwrap_or("").to_string();
     let subjects = obj
@@ -56,13 +67,23 @@ fn shape(obj: &Object) -> (String, String, BTreeSet<RuleKey>, String, BTreeSet<(
 
 /// The YAML block after `more alice-roles.yaml` in the README.
 fn expected_yaml(readme: &str) -> Result<String> {
-    let after = readme.split("more alice-roles.yaml").nth(1).context("README: no alice-roles.yaml example")?;
+    let after =
+        readme.split("more alice-roles.yaml").nth(1).context("README: no alice-roles.yaml example")?;
     let start = after.find("```yaml").context("README: no yaml block after the example")? + "```yaml".len();
     let end = after[start..].find("```").context("README: unterminated yaml block")?;
     // The block is indented inside a list item.
     let block = &after[start..start + end];
-    let indent = block.lines().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
-    Ok(block.lines().map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() }).collect::<Vec<_>>().join("\n"))
+    let indent = block
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    Ok(block
+        .lines()
+        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        .collect::<Vec<_>>()
+        .join("\n"))
 }
 
 fn run(folder: &Path) -> Result<Score> {

@@ -103,7 +103,9 @@ fn exposure_cases(folder: &Path) -> Result<Score> {
             if !text.is_empty() {
                 text.push('\n');
             }
-            text.push_str(&output::exposure_txt(&reach.exposure().map_err(|e| NetpolError::Invalid(vec![e]))?));
+            text.push_str(&output::exposure_txt(
+                &reach.exposure().map_err(|e| NetpolError::Invalid(vec![e]))?,
+            ));
             Ok(text)
         });
         let got = match got {
@@ -120,7 +122,11 @@ fn exposure_cases(folder: &Path) -> Result<Score> {
         } else {
             let missing: Vec<&&str> = want.difference(&got).collect();
             let extra: Vec<&&str> = got.difference(&want).collect();
-            println!("MISS exposure {scenario}: {} missing, {} unexpected line(s)", missing.len(), extra.len());
+            println!(
+                "MISS exposure {scenario}: {} missing, {} unexpected line(s)",
+                missing.len(),
+                extra.len()
+            );
             for l in missing.iter().take(2) {
                 println!("  - {l}");
             }

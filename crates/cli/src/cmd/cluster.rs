@@ -153,15 +153,14 @@ const TEMPLATE_OWNERS: &[&str] =
     &["ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController"];
 
 fn owned_by_controller(obj: &Object) -> bool {
-    obj.metadata()
-        .and_then(|m| m.get("ownerReferences"))
-        .map(|o| o.items())
-        .unwrap_or_default()
-        .iter()
-        .any(|r| {
+    obj.metadata().and_then(|m| m.get("ownerReferences")).map(|o| o.items()).unwrap_or_default().iter().any(
+        |r| {
             r.get("controller").and_then(kubesecops_k8s::Node::as_bool) == Some(true)
-                && r.get("kind").and_then(kubesecops_k8s::Node::as_str).is_some_and(|k| TEMPLATE_OWNERS.contains(&k))
-        })
+                && r.get("kind")
+                    .and_then(kubesecops_k8s::Node::as_str)
+                    .is_some_and(|k| TEMPLATE_OWNERS.contains(&k))
+        },
+    )
 }
 
 fn summary_notices(summary: &ListSummary, path: &str) -> Vec<ReportError> {
@@ -169,7 +168,11 @@ fn summary_notices(summary: &ListSummary, path: &str) -> Vec<ReportError> {
         .gaps
         .iter()
         .map(|gap| {
-            let scope = if gap.namespace.is_empty() { String::new() } else { format!(" in namespace {}", gap.namespace) };
+            let scope = if gap.namespace.is_empty() {
+                String::new()
+            } else {
+                format!(" in namespace {}", gap.namespace)
+            };
             let code = gap.code.map(|c| format!(" (HTTP {c})")).unwrap_or_default();
             ReportError::at(path, None, format!("not seen: {}{scope}{code}: {}", gap.resource, gap.reason))
         })
@@ -188,8 +191,11 @@ fn scan(args: ScanArgs) -> Result<Status> {
     let policies = if args.policy.is_empty() && args.data.is_empty() {
         None
     } else {
-        let mut options =
-            PolicyOptions { policy_paths: args.policy.clone(), data_paths: args.data.clone(), ..Default::default() };
+        let mut options = PolicyOptions {
+            policy_paths: args.policy.clone(),
+            data_paths: args.data.clone(),
+            ..Default::default()
+        };
         if !args.rego_namespace.is_empty() {
             options.namespaces = args.rego_namespace.clone();
         }
@@ -205,32 +211,33 @@ fn scan(args: ScanArgs) -> Result<Status> {
     let path: Arc<str> = Arc::from(cluster.location_path());
     let mut findings: Vec<Finding> = Vec::new();
     let mut index = Index::default();
-    let summary = cluster.stream(&Selection::All, &args.namespaces, args.page_size.max(1), |_, mut value| {
-        kubesecops_cluster::redact(&mut value);
-        let Some(obj) = kubesecops_cluster::to_object(&path, &value) else { return };
-        drop(value);
-        // Objects a controller owns repeat their owner's template: only the identity their
-        // pods run as (for RBAC paths) is kept of them.
-        if owned_by_controller(&obj) {
-            index.rbac.add(&obj);
-            return;
-        }
-        index.add(&obj);
-        engine.check_object(&obj, &mut findings);
-        if let Some((level, version)) = pss_setting {
-            let ignored = ignored_rules(&obj);
-            findings.extend(
-                pss::findings(&obj, level, version)
-                    .into_iter()
-                    .filter(|f| !ignored.iter().any(|id| filter::rule_matches(&f.rule, id))),
-            );
-        }
-        if let Some(set) = &policies {
-            let (f, e) = set.evaluate(&obj);
-            findings.extend(f);
-            errors.extend(e);
-        }
-    })?;
+    let summary =
+        cluster.stream(&Selection::All, &args.namespaces, args.page_size.max(1), |_, mut value| {
+            kubesecops_cluster::redact(&mut value);
+            let Some(obj) = kubesecops_cluster::to_object(&path, &value) else { return };
+            drop(value);
+            // Objects a controller owns repeat their owner's template: only the identity their
+            // pods run as (for RBAC paths) is kept of them.
+            if owned_by_controller(&obj) {
+                index.rbac.add(&obj);
+                return;
+            }
+            index.add(&obj);
+            engine.check_object(&obj, &mut findings);
+            if let Some((level, version)) = pss_setting {
+                let ignored = ignored_rules(&obj);
+                findings.extend(
+                    pss::findings(&obj, level, version)
+                        .into_iter()
+                        .filter(|f| !ignored.iter().any(|id| filter::rule_matches(&f.rule, id))),
+                );
+            }
+            if let Some(set) = &policies {
+                let (f, e) = set.evaluate(&obj);
+                findings.extend(f);
+                errors.extend(e);
+            }
+        })?;
     engine.check_index(&index, &mut findings);
     drop(index);
     // Live objects have no lines.
@@ -280,7 +287,9 @@ fn scan(args: ScanArgs) -> Result<Status> {
     );
     let mut out = output::open(args.output.as_deref())?;
     let lookup = |id: &str| {
-        find_rule(id).map(|def| def.meta).or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
+        find_rule(id)
+            .map(|def| def.meta)
+            .or_else(|| pss::check_metas().iter().copied().find(|m| m.matches(id)))
     };
     let render_config = RenderConfig {
         rule_lookup: Some(&lookup),

@@ -164,7 +164,13 @@ fn load_model(input: &InputArgs) -> Result<(Model, Vec<ReportError>)> {
     let errors = summary
         .gaps
         .iter()
-        .map(|g| ReportError::at(path.to_string(), None, format!("partial: could not list {}: {}", g.resource, g.reason)))
+        .map(|g| {
+            ReportError::at(
+                path.to_string(),
+                None,
+                format!("partial: could not list {}: {}", g.resource, g.reason),
+            )
+        })
         .collect();
     Ok((model, errors))
 }
@@ -226,7 +232,8 @@ fn who_can(args: WhoCanArgs) -> Result<Status> {
     } else {
         let (group, resource, sub) = parse_resource(&args.resource);
         let sub = args.subresource.clone().unwrap_or(sub);
-        Request::resource(&args.verb, &group, &resource, &sub, &namespace).named(args.name.as_deref().unwrap_or(""))
+        Request::resource(&args.verb, &group, &resource, &sub, &namespace)
+            .named(args.name.as_deref().unwrap_or(""))
     };
     let (model, errors) = load_model(&args.input)?;
     let subjects = model.resolve().who_can(&request);
@@ -252,10 +259,14 @@ fn who_can(args: WhoCanArgs) -> Result<Status> {
 fn suggest_roles(args: SuggestArgs) -> Result<Status> {
     let text = std::fs::read_to_string(&args.audit_log)
         .with_context(|| format!("{}: cannot read the audit log", args.audit_log.display()))?;
-    let suggested = suggest::suggest(&text, &args.user).with_context(|| args.audit_log.display().to_string())?;
+    let suggested =
+        suggest::suggest(&text, &args.user).with_context(|| args.audit_log.display().to_string())?;
     let path = args.audit_log.display().to_string();
-    let errors: Vec<ReportError> =
-        suggested.skipped.iter().map(|(line, why)| ReportError::at(&path, Some(*line as u32), why.clone())).collect();
+    let errors: Vec<ReportError> = suggested
+        .skipped
+        .iter()
+        .map(|(line, why)| ReportError::at(&path, Some(*line as u32), why.clone()))
+        .collect();
     if suggested.requests == 0 {
         bail!("{path}: no request of user {:?} in the audit log", args.user);
     }
