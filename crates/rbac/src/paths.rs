@@ -32,7 +32,7 @@
 //! pods when no webhook stands in the way, and cloud credentials.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -40,7 +40,7 @@ use kubesecops_core::{Location, ObjectRef};
 use serde::Serialize;
 
 use crate::authorizer::Request;
-use crate::model::{Binding, Resolved, RoleKind, RBAC_GROUP};
+use crate::model::{Binding, Resolved, RoleKind, TokenSecret, RBAC_GROUP};
 use crate::subject::{Subject, SubjectKind, UserInfo, MASTERS_GROUP};
 
 /// What paths lead to.
@@ -176,9 +176,26 @@ struct Holder<'r, 'm> {
     /// The bindings naming the subject or one of its groups, in input order: every grant
     /// comes from one of these, so only they are searched.
     mine: Vec<&'r Binding>,
+    /// Every verb the rules of `mine` name (`*` included): steps whose verbs are missing are
+    /// not asked of the authorizer at all, which keeps the graph linear in practice.
+    verbs: HashSet<&'r str>,
 }
 
-impl Holder<'_, '_> {
+impl<'r> Holder<'r, '_> {
+    fn new<'m>(resolved: &'r Resolved<'m>, subject: &Subject, mine: Vec<&'r Binding>) -> Holder<'r, 'm> {
+        let verbs = mine
+            .iter()
+            .flat_map(|b| resolved.binding_rules(b))
+            .flat_map(|r| r.verbs.iter().map(String::as_str))
+            .collect();
+        Holder { resolved, user: subject.user_info(), subject: subject.clone(), mine, verbs }
+    }
+
+    /// Whether some rule of the subject names one of `verbs` (or `*`).
+    fn may(&self, verbs: &[&str]) -> bool {
+        self.verbs.contains("*") || verbs.iter().any(|v| self.verbs.contains(v))
+    }
+
     fn matches(&self, binding: &Binding) -> bool {
         match &self.user {
             Some(user) => binding.subjects.iter().any(|s| user.matches(s, &binding.namespace)),
@@ -189,7 +206,7 @@ impl Holder<'_, '_> {
     }
 
     /// The first binding (in input order) granting `request` to this subject.
-    fn grant(&self, request: &Request) -> Option<&Binding> {
+    fn grant(&self, request: &Request) -> Option<&'r Binding> {
         let namespace = match request {
             Request::Resource { namespace, .. } => namespace.as_str(),
             Request::NonResource { .. } => "",
@@ -208,7 +225,10 @@ impl Holder<'_, '_> {
         sub: &str,
         ns: &str,
         name: &str,
-    ) -> Option<&Binding> {
+    ) -> Option<&'r Binding> {
+        if !self.may(verbs) {
+            return None;
+        }
         verbs.iter().find_map(|v| self.grant(&Request::resource(v, group, resource, sub, ns).named(name)))
     }
 
@@ -274,15 +294,31 @@ impl Graph {
         }
         let mut namespaces: BTreeSet<String> = resolved.namespaces().clone();
         namespaces.extend(accounts.keys().cloned());
+        let mut identities: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (ns, name) in &resolved.model.pod_identities {
+            identities.entry(ns.as_str()).or_default().push(name.as_str());
+        }
+        let mut token_secrets: HashMap<&str, Vec<&TokenSecret>> = HashMap::new();
+        for secret in &resolved.model.token_secrets {
+            token_secrets.entry(secret.namespace.as_str()).or_default().push(secret);
+        }
+        let context = Context {
+            subjects: &subjects,
+            namespaces: &namespaces,
+            accounts: &accounts,
+            identities,
+            token_secrets,
+        };
+        let by_subject = BindingIndex::new(&resolved.model.bindings);
         let mut edges = BTreeMap::new();
         for subject in &subjects {
-            let mut holder =
-                Holder { resolved, user: subject.user_info(), subject: subject.clone(), mine: Vec::new() };
-            holder.mine = resolved.model.bindings.iter().filter(|b| holder.matches(b)).collect();
+            let probe = Holder::new(resolved, subject, Vec::new());
+            let mine = by_subject.candidates(subject).filter(|b| probe.matches(b)).collect();
+            let holder = Holder::new(resolved, subject, mine);
             let out = if holder.mine.is_empty() && subject.kind != SubjectKind::Group {
                 Vec::new()
             } else {
-                subject_edges(&holder, &subjects, &namespaces, &accounts)
+                subject_edges(&holder, &context)
             };
             edges.insert(NodeId::Subject(subject.clone()), out);
         }
@@ -371,12 +407,63 @@ impl Graph {
     }
 }
 
-fn subject_edges(
-    h: &Holder<'_, '_>,
-    subjects: &BTreeSet<Subject>,
-    namespaces: &BTreeSet<String>,
-    accounts: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<Edge> {
+/// What every subject's edges are computed against, indexed once per graph.
+struct Context<'a> {
+    subjects: &'a BTreeSet<Subject>,
+    namespaces: &'a BTreeSet<String>,
+    accounts: &'a BTreeMap<String, BTreeSet<String>>,
+    /// Service accounts pods run as, by namespace.
+    identities: HashMap<&'a str, Vec<&'a str>>,
+    /// Service-account token Secrets, by namespace.
+    token_secrets: HashMap<&'a str, Vec<&'a TokenSecret>>,
+}
+
+/// Bindings by the subjects they name, so a subject's bindings are found without reading
+/// them all (the authorizer's exact match is still applied to each candidate).
+struct BindingIndex<'m> {
+    bindings: &'m [Binding],
+    by_key: HashMap<(SubjectKind, String, String), Vec<usize>>,
+}
+
+impl<'m> BindingIndex<'m> {
+    fn new(bindings: &'m [Binding]) -> BindingIndex<'m> {
+        let mut by_key: HashMap<(SubjectKind, String, String), Vec<usize>> = HashMap::new();
+        for (i, binding) in bindings.iter().enumerate() {
+            for s in binding.resolved_subjects() {
+                let list = by_key.entry((s.kind, s.name, s.namespace)).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        BindingIndex { bindings, by_key }
+    }
+
+    /// Bindings that may apply to `subject`, in input order.
+    fn candidates(&self, subject: &Subject) -> impl Iterator<Item = &'m Binding> + '_ {
+        let mut keys: Vec<(SubjectKind, String, String)> = Vec::new();
+        match subject.user_info() {
+            None => keys.push((SubjectKind::Group, subject.name.clone(), String::new())),
+            Some(user) => {
+                if let Some((ns, name)) =
+                    user.name.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':'))
+                {
+                    keys.push((SubjectKind::ServiceAccount, name.to_string(), ns.to_string()));
+                }
+                keys.extend(user.groups.iter().map(|g| (SubjectKind::Group, g.clone(), String::new())));
+                keys.push((SubjectKind::User, user.name, String::new()));
+            }
+        }
+        let mut found: Vec<usize> =
+            keys.iter().filter_map(|k| self.by_key.get(k)).flatten().copied().collect();
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|i| &self.bindings[i])
+    }
+}
+
+fn subject_edges(h: &Holder<'_, '_>, cx: &Context<'_>) -> Vec<Edge> {
+    let (subjects, namespaces, accounts) = (cx.subjects, cx.namespaces, cx.accounts);
     // Membership of system:masters, or a ClusterRoleBinding to every verb on everything.
     if h.subject.kind == SubjectKind::Group && h.subject.name == MASTERS_GROUP {
         let via = h.mine.iter().copied().find(|b| b.is_cluster());
@@ -390,14 +477,20 @@ fn subject_edges(
         return vec![Edge { to: NodeId::Admin, steps, through_group: None }];
     }
     let mut out: Vec<Edge> = Vec::new();
+    let mut at: HashMap<NodeId, usize> = HashMap::new();
+    let myself = NodeId::Subject(h.subject.clone());
     let mut push = |to: NodeId, steps: Vec<Step>, first: &Binding| {
-        if to == NodeId::Subject(h.subject.clone())
-            || out.iter().any(|e| e.to == to && e.steps.len() <= steps.len())
-        {
+        if to == myself {
             return;
         }
-        out.retain(|e| e.to != to);
-        out.push(Edge { to, steps, through_group: h.through_group(first) });
+        match at.get(&to) {
+            Some(&i) if out[i].steps.len() <= steps.len() => {}
+            Some(&i) => out[i] = Edge { to, steps, through_group: h.through_group(first) },
+            None => {
+                at.insert(to.clone(), out.len());
+                out.push(Edge { to, steps, through_group: h.through_group(first) });
+            }
+        }
     };
     let rbac = RBAC_GROUP;
 
@@ -546,7 +639,7 @@ fn subject_edges(
             );
         }
     }
-    for target in subjects {
+    for target in subjects.iter().filter(|_| h.may(&["impersonate"])) {
         let (resource, group) = match target.kind {
             SubjectKind::User => ("users", ""),
             SubjectKind::Group => ("groups", ""),
@@ -566,7 +659,8 @@ fn subject_edges(
     // only the namespaces of the subject's RoleBindings (nothing is granted elsewhere).
     let cluster_wide = h.mine.iter().any(|b| b.is_cluster());
     for ns in namespaces.iter().filter(|ns| cluster_wide || h.mine.iter().any(|b| &b.namespace == *ns)) {
-        let names = accounts.get(ns).cloned().unwrap_or_default();
+        let no_accounts = BTreeSet::new();
+        let names = accounts.get(ns).unwrap_or(&no_accounts);
         let run_as =
             h.grant_any(&["create"], "", "pods", "", ns, "").map(|b| (b, "create pods")).or_else(|| {
                 WORKLOADS.iter().find_map(|(g, r)| {
@@ -574,7 +668,7 @@ fn subject_edges(
                 })
             });
         if let Some((b, how)) = run_as {
-            for name in &names {
+            for name in names {
                 let sa = Subject::service_account(ns, name);
                 let detail = if how == "create pods" {
                     format!("create a pod in namespace {ns} that runs as {sa}")
@@ -585,8 +679,8 @@ fn subject_edges(
             }
         }
         if let Some(b) = h.grant_any(&["create"], "", "pods", "exec", ns, "") {
-            for (_, name) in h.resolved.model.pod_identities.iter().filter(|(n, _)| n == ns) {
-                let sa = Subject::service_account(ns, name);
+            for name in cx.identities.get(ns.as_str()).map(Vec::as_slice).unwrap_or_default() {
+                let sa = Subject::service_account(ns, *name);
                 push(
                     NodeId::Subject(sa.clone()),
                     vec![step(
@@ -599,7 +693,7 @@ fn subject_edges(
                 );
             }
         }
-        for secret in h.resolved.model.token_secrets.iter().filter(|t| &t.namespace == ns) {
+        for secret in cx.token_secrets.get(ns.as_str()).map(Vec::as_slice).unwrap_or_default() {
             let b = h
                 .grant_any(&["get"], "", "secrets", "", ns, &secret.name)
                 .or_else(|| h.grant_any(&["list", "watch"], "", "secrets", "", ns, ""));
@@ -609,7 +703,7 @@ fn subject_edges(
                 push(NodeId::Subject(sa.clone()), vec![step("read-token-secret", b, Some(&sa), detail)], b);
             }
         }
-        for name in &names {
+        for name in names.iter().filter(|_| h.may(&["create", "impersonate"])) {
             let sa = Subject::service_account(ns, name);
             if let Some(b) = h.grant_any(&["create"], "", "serviceaccounts", "token", ns, name) {
                 push(
@@ -661,7 +755,7 @@ fn subject_edges(
             _ => None,
         };
         if let Some((steps, first)) = control {
-            for name in &names {
+            for name in names {
                 let sa = Subject::service_account(ns, name);
                 let mut all = steps.clone();
                 all.push(Step {

@@ -104,3 +104,14 @@ fn placeholders_and_lock_files_are_allowed_globally() {
     assert!(scanner.scan(&Input::new("web/node_modules/x/index.js", token)).is_empty());
     assert!(scanner.scan(&Input::new("package-lock.json", token)).is_empty());
 }
+
+#[test]
+fn password_file_paths_are_not_passwords() {
+    let scanner = scanner();
+    let paths = "DATABASE_PASSWORD_FILE: /var/run/secrets/web-db/password\npassword_file = ./config/db-password.txt\n";
+    assert!(scanner.scan(&Input::new("app.env", paths)).is_empty());
+    // A value that merely starts with a slash is still a password.
+    let found = scanner.scan(&Input::new("app.env", "DB_PASSWORD: /Xq9#rT2vL8m\n"));
+    let ids: Vec<&str> = found.iter().map(|f| scanner.rules()[f.rule].id.as_str()).collect();
+    assert_eq!(ids, ["KSO-SEC-generic-password"]);
+}

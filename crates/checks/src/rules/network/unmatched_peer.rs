@@ -8,10 +8,13 @@ declare_rule! {
     /// `from` and `to` peers of NetworkPolicy rules that select pods (with a `podSelector`, a
     /// `namespaceSelector` or both) but match none of the workloads in the scanned input. A
     /// peer with only a `podSelector` looks at the policy's own namespace and is judged only
-    /// when the input holds workloads of that namespace; a peer with a `namespaceSelector`
-    /// looks at every namespace (labels from the input's `Namespace` objects, plus the
-    /// `kubernetes.io/metadata.name` label every namespace carries) and is judged whenever the
-    /// input holds workloads at all. `ipBlock` peers are not judged.
+    /// when the input holds workloads of that namespace. A peer with a `namespaceSelector` is
+    /// judged only when it selects at least one namespace whose `Namespace` object is in the
+    /// input (its labels, plus the `kubernetes.io/metadata.name` label every namespace
+    /// carries): an input that declares a namespace is taken to hold its workloads, while a
+    /// selector for a namespace the input does not declare, such as an ingress controller's
+    /// or `kube-system`, may well match in the cluster, so it is not reported. `ipBlock` peers
+    /// are not judged.
     ///
     /// ## Why it matters
     /// A peer that matches nothing allows nothing: the connection its author meant to open
@@ -26,9 +29,9 @@ declare_rule! {
     ///   ingress:
     ///   - from:
     ///     - namespaceSelector:
-    ///         matchLabels: {kubernetes.io/metadata.name: shopp}   # reported: no such namespace
+    ///         matchLabels: {kubernetes.io/metadata.name: shop}
     ///       podSelector:
-    ///         matchLabels: {app: api}
+    ///         matchLabels: {app: apii}   # reported: no pod of shop has this label
     /// ```
     ///
     /// ## Fix
@@ -47,31 +50,59 @@ declare_rule! {
     };
 }
 
-/// Whether the peer, written in a policy of namespace `policy_ns`, matches a workload of the
-/// input. `namespaces` holds every namespace with workloads and its labels.
-fn matches_some(
+/// What a peer matches among the input's namespaces and workloads.
+enum PeerMatch {
+    /// It matches a workload of the input.
+    Workload,
+    /// It selects a namespace of the input but none of the workloads there.
+    NoWorkload,
+    /// It selects no namespace the input declares: nothing can be said.
+    UnknownNamespace,
+}
+
+/// What the peer, written in a policy of namespace `policy_ns`, matches. `namespaces` holds
+/// every namespace the input declares, with its labels.
+fn peer_match(
     index: &Index,
     peer: &PeerRecord,
     policy_ns: &str,
     namespaces: &[(&str, Vec<(String, String)>)],
-) -> bool {
+) -> PeerMatch {
     let pods_match = |w: &WorkloadRecord| peer.pod_selector.as_ref().is_none_or(|s| w.selected_by(s));
     match &peer.namespace_selector {
-        None => index.pod_network_workloads(policy_ns).any(pods_match),
-        Some(selector) => namespaces.iter().any(|(name, labels)| {
-            let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            selector.matches(&labels) && index.pod_network_workloads(name).any(pods_match)
-        }),
+        None if index.pod_network_workloads(policy_ns).any(pods_match) => PeerMatch::Workload,
+        None => PeerMatch::NoWorkload,
+        Some(selector) => {
+            let mut selects_known = false;
+            for (name, labels) in namespaces {
+                let labels: Vec<(&str, &str)> =
+                    labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                if selector.matches(&labels) {
+                    selects_known = true;
+                    if index.pod_network_workloads(name).any(pods_match) {
+                        return PeerMatch::Workload;
+                    }
+                }
+            }
+            if selects_known {
+                PeerMatch::NoWorkload
+            } else {
+                PeerMatch::UnknownNamespace
+            }
+        }
     }
 }
 
 /// Reports selector peers that match no workload of the input.
 pub fn check(index: &Index, _config: &Config, out: &mut IndexEmitter<'_>) {
-    let namespaces: Vec<(&str, Vec<(String, String)>)> =
-        index.pod_network_namespaces().map(|name| (name, index.namespace_labels(name))).collect();
-    if namespaces.is_empty() {
+    if index.pod_network_namespaces().next().is_none() {
         return;
     }
+    let mut names: Vec<&str> = index.namespaces.iter().map(|n| n.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let namespaces: Vec<(&str, Vec<(String, String)>)> =
+        names.into_iter().map(|name| (name, index.namespace_labels(name))).collect();
     for policy in &index.network_policies {
         let has_local_workloads = index.pod_network_workloads(&policy.namespace).next().is_some();
         let directions = [("ingress", "from", &policy.ingress_rules), ("egress", "to", &policy.egress_rules)];
@@ -84,7 +115,10 @@ pub fn check(index: &Index, _config: &Config, out: &mut IndexEmitter<'_>) {
                     if peer.namespace_selector.is_none() && !has_local_workloads {
                         continue;
                     }
-                    if matches_some(index, peer, &policy.namespace, &namespaces) {
+                    if !matches!(
+                        peer_match(index, peer, &policy.namespace, &namespaces),
+                        PeerMatch::NoWorkload
+                    ) {
                         continue;
                     }
                     let location = Location { line: peer.line, column: None, ..policy.location.clone() };
