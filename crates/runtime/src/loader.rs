@@ -437,14 +437,26 @@ impl RuleLoader {
         let append = append_flag || append_over.iter().any(|k| k == "items");
         let index = self.next_index();
         if append {
-            let prev = self.lists.get_mut(&name).ok_or_else(|| {
-                RuleError::at(
-                    &ctx.loc(item),
-                    "List uses 'append' or 'override.items: append' but no list by that name already exists",
-                )
-            })?;
-            prev.items.extend(items);
-            prev.visibility = index;
+            match self.lists.get_mut(&name) {
+                Some(prev) => {
+                    prev.items.extend(items);
+                    prev.visibility = index;
+                }
+                None => {
+                    // Falco refuses this. Lists are appended to in order to trust more images
+                    // or names, and rule sets move lists between files across versions, so one
+                    // missing list would stop every rule from loading: define it, and say so.
+                    self.notice(
+                        ctx.loc(item),
+                        format!(
+                            "list {name} is appended to but was not defined before: defined here \
+                             (Falco rejects this)"
+                        ),
+                    );
+                    let list = ListInfo { name: name.clone(), items, index, visibility: index };
+                    self.lists.define(&name, list);
+                }
+            }
         } else {
             let first = self.lists.get(&name).map_or(index, |prev| prev.index);
             self.lists.define(&name, ListInfo { name: name.clone(), items, index: first, visibility: index });
@@ -1119,6 +1131,15 @@ mod tests {
     }
 
     #[test]
+    fn appending_to_an_undefined_list_defines_it_with_a_notice() {
+        let mut loader = load(BASE).unwrap();
+        loader.load_str("trust.yaml", "- list: trusted_images\n  items: [nginx]\n  append: true\n").unwrap();
+        assert_eq!(loader.lists.get("trusted_images").unwrap().items, ["nginx"]);
+        let notice = loader.notices().iter().find(|n| n.message.contains("trusted_images")).unwrap();
+        assert_eq!((notice.location.line, notice.message.contains("not defined")), (1, true));
+    }
+
+    #[test]
     fn append_and_override_merge_in_order() {
         let mut loader = load(BASE).unwrap();
         loader
@@ -1171,8 +1192,6 @@ mod tests {
     fn errors_name_file_and_line() {
         let err = load("- list: x\n  items: [a]\n- macro: y\n").unwrap_err();
         assert_eq!(err.to_string(), "test.yaml:3:3: Item has no mapping for key 'condition'");
-        let err = load("- list: x\n  items: [a]\n  append: true\n").unwrap_err();
-        assert!(err.to_string().starts_with("test.yaml:1:3: List uses 'append'"), "{err}");
         let err = load("- rule: r\n  desc: d\n  condition: c\n  output: o\n  priority: LOUD\n").unwrap_err();
         assert_eq!(err.to_string(), "test.yaml:5:13: Invalid priority");
         let err = load("- just a string\n").unwrap_err();
