@@ -311,7 +311,7 @@ fn insecure_kubelet_probe_finds_pods_and_run() {
         run_json(&["probe", &target10250, &target10255, "--format", "json", "--deadline", "20"]);
     assert_eq!(code, 1);
     let ids = finding_ids(&report);
-    for want in ["KSO-P010", "KSO-P011", "KSO-P018"] {
+    for want in ["KSO-P010", "KSO-P011", "KSO-P018", "KSO-P019", "KSO-P020"] {
         assert!(ids.contains(&want.to_string()), "{want} missing: {ids:?}");
     }
     assert!(!ids.contains(&"KSO-P015".to_string()), "/run must need --active: {ids:?}");
@@ -371,7 +371,10 @@ fn insecure_kubelet_kube_hunter_comparison() {
         .collect();
     println!("kube-hunter ({kh_elapsed:?}): {kh_ids:?}");
     println!("kubesecops  ({our_elapsed:?}): {our_ids:?}");
-    for id in kh_ids.iter().filter(|id| ["KHV036", "KHV052", "KHV038", "KHV046"].contains(&id.as_str())) {
+    // Every kubelet finding of kube-hunter that needs no active hunting (KHV040, /run, does).
+    let passive = ["KHV036", "KHV037", "KHV038", "KHV043", "KHV046", "KHV052"];
+    assert!(kh_ids.iter().any(|id| passive.contains(&id.as_str())), "kube-hunter found nothing: {kh_ids:?}");
+    for id in kh_ids.iter().filter(|id| passive.contains(&id.as_str())) {
         assert!(our_ids.contains(id), "kube-hunter found {id}, we did not: ours {our_ids:?}");
     }
 }

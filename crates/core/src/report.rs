@@ -66,15 +66,17 @@ impl Report {
     }
 }
 
-/// Deterministic order: path, line, column, rule id, message.
+/// Deterministic order: path, line, column, rule id, message, then fingerprint (so that the
+/// unstable sort, which needs no buffer as large as half the findings, is deterministic too).
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        (&a.location.path, a.location.line, a.location.column, &a.rule.id, &a.message).cmp(&(
+    findings.sort_unstable_by(|a, b| {
+        (&a.location.path, a.location.line, a.location.column, &a.rule.id, &a.message, &a.fingerprint).cmp(&(
             &b.location.path,
             b.location.line,
             b.location.column,
             &b.rule.id,
             &b.message,
+            &b.fingerprint,
         ))
     });
 }

@@ -297,6 +297,14 @@ fn kubelet(client: &Client, host: &str, port: u16, active: bool, out: &mut Out) 
                     "T1082",
                     Severity::Medium,
                 ),
+                (
+                    "/healthz",
+                    "KSO-P019",
+                    "Kubelet health endpoint answers anonymous requests",
+                    Some("KHV043"),
+                    "T1613",
+                    Severity::Low,
+                ),
             ];
             for (path, id, title, kh, mitre, sev) in checks {
                 if let Some(r) = ok(&get(path)) {
@@ -309,6 +317,22 @@ fn kubelet(client: &Client, host: &str, port: u16, active: bool, out: &mut Out) 
                         format!("GET {path}: 200, {}", snippet(&r.body)),
                         *kh,
                         mitre,
+                        false,
+                    );
+                }
+            }
+            // Logs often carry tokens and customer data: read one container's, as an
+            // attacker would, to show they are open (only the first bytes are kept).
+            if let Some(path) = first_container_logs_path(list) {
+                if let Some(r) = ok(&get(&path)) {
+                    out.finding(
+                        "KSO-P020",
+                        "Kubelet serves container logs to anonymous requests",
+                        Severity::High,
+                        &url("https", host, port, &path),
+                        format!("GET {path}: 200, {} bytes", r.body.len()),
+                        Some("KHV037"),
+                        "T1005",
                         false,
                     );
                 }
@@ -554,6 +578,17 @@ fn proxy(client: &Client, host: &str, port: u16, out: &mut Out) {
     }
 }
 
+/// `/containerLogs/NS/POD/CONTAINER` of the first container in a kubelet pod list.
+fn first_container_logs_path(list: &Value) -> Option<String> {
+    list.get("items")?.as_array()?.iter().find_map(|pod| {
+        let meta = pod.get("metadata")?;
+        let namespace = meta.get("namespace")?.as_str()?;
+        let name = meta.get("name")?.as_str()?;
+        let container = pod.pointer("/spec/containers/0/name")?.as_str()?;
+        Some(format!("/containerLogs/{namespace}/{name}/{container}?tailLines=1"))
+    })
+}
+
 fn component(client: &Client, host: &str, port: u16, name: &str, out: &mut Out) {
     let health = client.get(&url("https", host, port, "/healthz"), &[]);
     let Some(r) = ok(&health) else { return };
@@ -671,4 +706,23 @@ pub fn probe_from_pod(client: &Client, ctx: &PodContext, active: bool) -> PortOu
         }
     }
     out.outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_logs_path_of_the_first_pod_with_a_container() {
+        let list: Value = serde_json::from_str(
+            r#"{"items":[{"metadata":{"name":"empty","namespace":"a"},"spec":{"containers":[]}},
+                {"metadata":{"name":"web-1","namespace":"shop"},"spec":{"containers":[{"name":"web"}]}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            first_container_logs_path(&list).as_deref(),
+            Some("/containerLogs/shop/web-1/web?tailLines=1")
+        );
+        assert_eq!(first_container_logs_path(&serde_json::json!({"items": []})), None);
+    }
 }

@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use kubesecops_runtime::{builtin, event, Matching, Priority, RuleLoader, Ruleset};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use kubesecops_core::{fingerprint, Finding, Location, ObjectRef, Report, ReportError, RuleRef, Severity};
+use kubesecops_report::{render, Format, RenderConfig};
+use kubesecops_runtime::{builtin, event, Alert, AuditEvent, Matching, Priority, RuleLoader, Ruleset};
 use kubesecops_runtime_serve::{follow::StartAt, outputs::WebhookPolicy, ServeConfig};
 
 use crate::{output, Status};
@@ -62,6 +67,10 @@ pub struct ReplayArgs {
     /// Write alerts to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Instead of JSON lines, the shared report: table, json, sarif or junit (one finding
+    /// per alert, at the event's file and line).
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
 }
 
 /// Flags of `kubesecops runtime serve`.
@@ -194,13 +203,57 @@ fn display(path: &Path) -> String {
     }
 }
 
+/// The report severity of a Falco priority.
+fn severity(priority: Priority) -> Severity {
+    match priority {
+        Priority::Emergency | Priority::Alert | Priority::Critical => Severity::Critical,
+        Priority::Error => Severity::High,
+        Priority::Warning => Severity::Medium,
+        _ => Severity::Low,
+    }
+}
+
+/// One alert as a finding of the shared report, located at the event's document.
+fn alert_finding(alert: &Alert, event: &AuditEvent<'_>, path: &str, line: u32) -> Finding {
+    let id = builtin::rule_id(&alert.rule.tags).unwrap_or(&alert.rule.name).to_string();
+    let text = |pointer: &str| event.json().pointer(pointer).and_then(|v| v.as_str()).map(|v| v.into_owned());
+    let object = text("/objectRef/resource").map(|resource| {
+        let group = text("/objectRef/apiGroup").unwrap_or_default();
+        let version = text("/objectRef/apiVersion").unwrap_or_default();
+        Arc::new(ObjectRef {
+            api_version: if group.is_empty() { version } else { format!("{group}/{version}") },
+            kind: resource,
+            namespace: text("/objectRef/namespace").unwrap_or_default(),
+            name: text("/objectRef/name").unwrap_or_default(),
+        })
+    });
+    let key = alert.audit_id.clone().unwrap_or_else(|| line.to_string());
+    Finding {
+        rule: Arc::new(RuleRef { id: id.clone(), aliases: Vec::new(), title: alert.rule.name.clone() }),
+        severity: severity(alert.rule.priority),
+        message: alert.output.clone(),
+        location: Location { path: path.into(), line: Some(line), column: None },
+        fingerprint: fingerprint(&id, path, object.as_deref(), &key),
+        object,
+        vcs: None,
+        package: None,
+        fixed_version: None,
+    }
+}
+
 fn replay(args: ReplayArgs) -> Result<Status> {
+    let format = match &args.format {
+        Some(text) => Some(Format::from_str(text).map_err(|e| anyhow::anyhow!("--format: {e}"))?),
+        None => None,
+    };
     let rules = load_rules(&args.rules, false)?.with_matching(matching(args.rule_matching));
     let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
     output::notices(&notices);
 
     let mut out = output::open(args.output.as_deref())?;
     let mut errors: Vec<String> = Vec::new();
+    let mut report_errors: Vec<ReportError> = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
     let mut events = 0usize;
     let mut per_rule: BTreeMap<(Priority, String), usize> = BTreeMap::new();
     let mut alerts = Vec::new();
@@ -208,6 +261,7 @@ fn replay(args: ReplayArgs) -> Result<Status> {
         let text = match read_input(path) {
             Ok(text) => text,
             Err(err) => {
+                report_errors.push(ReportError::at(display(path), None, format!("{err:#}")));
                 errors.push(format!("{err:#}"));
                 continue;
             }
@@ -217,6 +271,8 @@ fn replay(args: ReplayArgs) -> Result<Status> {
             let value = match doc.value {
                 Ok(value) => value,
                 Err(err) => {
+                    let message = format!("invalid JSON (column {}): {}", err.column, err.message);
+                    report_errors.push(ReportError::at(name.clone(), Some(err.line as u32), message));
                     errors.push(format!("{name}:{}:{}: invalid JSON: {}", err.line, err.column, err.message));
                     continue;
                 }
@@ -228,6 +284,11 @@ fn replay(args: ReplayArgs) -> Result<Status> {
                     Ok(event) => event,
                     Err(err) => {
                         let which = if several { format!(" (item {})", index + 1) } else { String::new() };
+                        report_errors.push(ReportError::at(
+                            name.clone(),
+                            Some(doc.line as u32),
+                            format!("{err}{which}"),
+                        ));
                         errors.push(format!("{name}:{}{which}: {err}", doc.line));
                         continue;
                     }
@@ -236,11 +297,21 @@ fn replay(args: ReplayArgs) -> Result<Status> {
                 alerts.clear();
                 rules.evaluate_into(&event, &mut alerts);
                 for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
-                    writeln!(out, "{}", kubesecops_runtime_serve::alert_json(alert))?;
+                    if format.is_some() {
+                        findings.push(alert_finding(alert, &event, &name, doc.line as u32));
+                    } else {
+                        writeln!(out, "{}", kubesecops_runtime_serve::alert_json(alert))?;
+                    }
                     *per_rule.entry((alert.rule.priority, alert.rule.name.clone())).or_default() += 1;
                 }
             }
         }
+    }
+    if let Some(format) = format {
+        let report = Report::with_findings(findings, report_errors);
+        let mut config = RenderConfig::new(env!("CARGO_PKG_VERSION"));
+        config.color = output::stdout_is_terminal(args.output.as_deref());
+        render(&report, format, &config, &mut out)?;
     }
     out.flush()?;
 
@@ -303,6 +374,7 @@ mod tests {
             rule_matching: RuleMatching::First,
             min_priority: Priority::Debug,
             output: Some(out.clone()),
+            format: None,
         };
         let status = replay(args).unwrap();
         (status, std::fs::read_to_string(out).unwrap())
@@ -355,12 +427,51 @@ mod tests {
             rule_matching: RuleMatching::First,
             min_priority: Priority::Debug,
             output: Some(out.clone()),
+            format: None,
         };
         assert_eq!(replay(args).unwrap(), Status::Findings);
         let line: serde_json::Value =
             serde_json::from_str(std::fs::read_to_string(out).unwrap().trim()).unwrap();
         assert_eq!(line["rule"], "Secret read by an unexpected subject");
         assert_eq!(line["priority"], "Warning");
+    }
+
+    #[test]
+    fn report_formats_give_one_finding_per_alert_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules.yaml");
+        let input = dir.path().join("events.jsonl");
+        std::fs::write(&rules, RULES).unwrap();
+        let events = format!("{}\nnot json\n{}\n", event("list", "a"), event("get", "b"));
+        std::fs::write(&input, events).unwrap();
+        let run = |format: &str| {
+            let out = dir.path().join(format!("report.{format}"));
+            let args = ReplayArgs {
+                rules: vec![rules.clone()],
+                events: vec![input.clone()],
+                rule_matching: RuleMatching::First,
+                min_priority: Priority::Debug,
+                output: Some(out.clone()),
+                format: Some(format.to_string()),
+            };
+            (replay(args).unwrap(), std::fs::read_to_string(out).unwrap())
+        };
+        let (status, text) = run("json");
+        assert_eq!(status, Status::InputErrors, "the bad line is an error after the rest is read");
+        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let findings = report["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{report:#}");
+        assert_eq!(findings[0]["rule"]["id"], "Secret read");
+        assert_eq!(findings[0]["severity"], "LOW");
+        assert_eq!(findings[0]["message"], "secret db read by eve");
+        assert_eq!(findings[0]["location"]["line"], 3);
+        assert_eq!(findings[0]["object"]["name"], "db");
+        assert_eq!(report["errors"][0]["line"], 2);
+        let (_, sarif) = run("sarif");
+        let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let result = &sarif["runs"][0]["results"][0];
+        assert_eq!(result["ruleId"], "Secret read");
+        assert_eq!(result["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
     }
 
     #[test]

@@ -315,7 +315,9 @@ pub fn run(args: ScanArgs) -> Result<Status> {
         .par_iter()
         .map(|source| scan_source(source, &resolved, &engine, &secrets, first_pass_policies))
         .collect();
-    let mut findings = Vec::new();
+    // Sized once: growing a vector of several hundred thousand findings by doubling would
+    // hold two copies at the peak.
+    let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum::<usize>() + 1024);
     let mut notices = Vec::new();
     let mut index = Index::default();
     let mut objects = 0;
