@@ -12,7 +12,7 @@ use super::{loader, rule_id};
 /// What a page says beyond the rule file.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleDoc {
-    /// The rule id (`KSO-Rnnn`, the rule's tag).
+    /// The rule id (`KSO-Annn`, the rule's tag).
     pub id: &'static str,
     /// Why the event matters to a defender.
     pub why: &'static str,
@@ -25,7 +25,7 @@ pub struct RuleDoc {
 /// The explanations, one per built-in rule.
 pub const RULE_DOCS: &[RuleDoc] = &[
     RuleDoc {
-        id: "KSO-R001",
+        id: "KSO-A001",
         why: "An exec or attach session gives a shell inside a running workload, with its service \
               account token, its mounted secrets and its network position. Attackers holding \
               stolen credentials use it to move into workloads, and operators using it in \
@@ -38,7 +38,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    `ka.target.namespace`.",
     },
     RuleDoc {
-        id: "KSO-R002",
+        id: "KSO-A002",
         why: "A port-forward opens a tunnel from the client's machine to any port of the pod, \
               bypassing Services, Ingresses and NetworkPolicies that only filter traffic inside \
               the cluster. It reaches admin ports and databases that were never meant to be exposed.",
@@ -47,7 +47,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    `pods/portforward` to the few roles that need it.",
     },
     RuleDoc {
-        id: "KSO-R003",
+        id: "KSO-A003",
         why: "Secrets hold credentials: database passwords, cloud keys, registry credentials and \
               tokens. Reading them outside the control plane is the usual step after an initial \
               foothold (MITRE ATT&CK T1552.007, container API). A `list` or `watch` returns every \
@@ -59,7 +59,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    in your own rules file) or in an exception on `ka.user.name`.",
     },
     RuleDoc {
-        id: "KSO-R004",
+        id: "KSO-A004",
         why: "A privileged container has every capability and every device of the node; escaping \
               to the node from it takes one mount or one kernel module (MITRE ATT&CK T1611). \
               Creating one is how an attacker with pod-create rights turns them into node root.",
@@ -72,7 +72,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    `host_access_namespaces` exception to trust more.",
     },
     RuleDoc {
-        id: "KSO-R005",
+        id: "KSO-A005",
         why: "A hostPath volume exposes the node's filesystem to the container: `/` or `/etc` give \
               node root, `/var/run/containerd` the container runtime, `/var/lib/kubelet` every \
               pod's secrets.",
@@ -82,7 +82,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    Standards `baseline` level, which refuses hostPath volumes.",
     },
     RuleDoc {
-        id: "KSO-R006",
+        id: "KSO-A006",
         why: "cluster-admin can do anything on every resource of every namespace. A new binding to \
               it is the classic persistence and privilege-escalation step after a compromise \
               (MITRE ATT&CK T1078, valid accounts).",
@@ -92,7 +92,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    reviewed change asked for it. Grant narrower roles instead.",
     },
     RuleDoc {
-        id: "KSO-R007",
+        id: "KSO-A007",
         why: "With anonymous authentication on, any client that reaches the API server is \
               `system:anonymous`. A binding that grants that user or the \
               `system:unauthenticated` group more than health and discovery endpoints opens the \
@@ -103,7 +103,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    or turn anonymous authentication off (`--anonymous-auth=false`).",
     },
     RuleDoc {
-        id: "KSO-R008",
+        id: "KSO-A008",
         why: "A TokenRequest mints a fresh, valid token for a service account: whoever holds it acts \
               with that account's rights, from anywhere, until the token expires (MITRE ATT&CK \
               T1528). The kubelet and the controller manager do this all day; people rarely.",
@@ -113,7 +113,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    `kso_token_requesting_components`.",
     },
     RuleDoc {
-        id: "KSO-R009",
+        id: "KSO-A009",
         why: "NetworkPolicies are what keeps a compromised pod from reaching the rest of the \
               cluster. Deleting one silently opens every path it closed (MITRE ATT&CK T1562, \
               impair defenses).",
@@ -122,7 +122,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    from version control otherwise.",
     },
     RuleDoc {
-        id: "KSO-R010",
+        id: "KSO-A010",
         why: "Audit configuration decides what the cluster records. Removing it (a dynamic audit \
               sink, a policy object, or the ConfigMap a managed setup loads the audit policy \
               from) blinds detection before the next steps of an attack (MITRE ATT&CK \
@@ -132,7 +132,7 @@ pub const RULE_DOCS: &[RuleDoc] = &[
                    administrators should have `delete` on these objects.",
     },
     RuleDoc {
-        id: "KSO-R011",
+        id: "KSO-A011",
         why: "An ephemeral container joins a running pod with an image of the requester's choice, \
               sharing the pod's network and, with process-namespace sharing, its processes. It \
               bypasses the image and security review of the pod's own containers.",
@@ -256,7 +256,7 @@ fn index_page(rules: &[(String, RuleInfo)]) -> String {
     page
 }
 
-/// Every generated page as (file name, content): `README.md` and one `KSO-Rnnn.md` per rule.
+/// Every generated page as (file name, content): `README.md` and one `KSO-Annn.md` per rule.
 pub fn all_pages() -> Vec<(String, String)> {
     let rules = rules();
     let mut pages = vec![("README.md".to_string(), index_page(&rules))];

@@ -1,7 +1,7 @@
 //! The built-in audit rules of kubesecops: a Falco rule file of our own, embedded in the
 //! binary and used when no `--rules` file is given.
 //!
-//! Every rule carries its id as a tag (`KSO-Rnnn`); [`docs`] renders one documentation page per
+//! Every rule carries its id as a tag (`KSO-Annn`); [`docs`] renders one documentation page per
 //! rule from the rule file and the explanations kept beside it, `docs/runtime-rules/` holds
 //! that output and a test keeps it current.
 //!
@@ -34,10 +34,10 @@ pub fn ruleset() -> Ruleset {
     loader().compile().expect("the built-in rules compile")
 }
 
-/// The kubesecops id of a rule: its tag of the form `KSO-R` followed by digits.
+/// The kubesecops id of a rule: its tag of the form `KSO-A` followed by digits.
 pub fn rule_id<'a>(tags: impl IntoIterator<Item = &'a String>) -> Option<&'a str> {
     tags.into_iter().map(String::as_str).find(|t| {
-        t.strip_prefix("KSO-R").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        t.strip_prefix("KSO-A").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     })
 }
 

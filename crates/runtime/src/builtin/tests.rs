@@ -108,7 +108,7 @@ fn every_rule_has_an_id_and_a_page_and_compiles() {
     assert!(rules.notices().is_empty(), "{:?}", rules.notices());
     let mut ids: Vec<&str> = Vec::new();
     for rule in rules.rules() {
-        let id = rule_id(rule.tags.iter()).unwrap_or_else(|| panic!("{} has no KSO-R tag", rule.name));
+        let id = rule_id(rule.tags.iter()).unwrap_or_else(|| panic!("{} has no KSO-A tag", rule.name));
         assert!(docs::rule_doc(id).is_some(), "{id} has no documentation");
         assert!(!ids.contains(&id), "{id} used twice");
         ids.push(id);
