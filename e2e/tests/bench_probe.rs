@@ -378,3 +378,164 @@ fn insecure_kubelet_kube_hunter_comparison() {
         assert!(our_ids.contains(id), "kube-hunter found {id}, we did not: ours {our_ids:?}");
     }
 }
+
+/// Answers every request on `listener` like a cloud metadata service (`/latest/meta-data/`),
+/// counting the requests, until the listener is dropped with the test.
+fn serve_fake_metadata(listener: TcpListener) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let (status, body) = if request.starts_with("GET /latest/meta-data/") {
+                ("200 OK", "ami-id\ninstance-id\n")
+            } else {
+                ("404 Not Found", "")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    hits
+}
+
+/// `probe --from-pod` run inside a real pod of the test cluster: the binary under test and the
+/// host's C library are mounted read-only into a busybox pod. Its service account may list the
+/// Secrets of its namespace (found, with the mounted token, through the kubernetes Service);
+/// a metadata service the test serves on the node address is found; the kubelet (anonymous
+/// auth off) is seen and gives nothing.
+#[test]
+#[ignore = "end-to-end: .ci/e2e"]
+fn cluster_probe_from_pod_uses_the_mounted_token() {
+    let Some(cluster) = Cluster::require() else { return };
+    let listener = TcpListener::bind(format!("{}:0", cluster.node_ip)).expect("bind on the node address");
+    let metadata = format!("{}:{}", cluster.node_ip, listener.local_addr().unwrap().port());
+    let hits = serve_fake_metadata(listener);
+    let bin = kubesecops_e2e::kubesecops_bin().canonicalize().expect("the kubesecops binary is built");
+    let bin_dir = bin.parent().unwrap().display().to_string();
+    let bin_name = bin.file_name().unwrap().to_string_lossy().to_string();
+    let libs = "/usr/lib/x86_64-linux-gnu";
+    if !require(Path::new(libs).join("ld-linux-x86-64.so.2").is_file(), &format!("the host's glibc in {libs}")) {
+        return;
+    }
+    struct Cleanup<'a>(&'a Cluster);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kubectl(&[
+                "delete",
+                "namespace",
+                "e2e-probe-pod",
+                "--wait=false",
+                "--ignore-not-found",
+            ]);
+        }
+    }
+    for _ in 0..240 {
+        let out = cluster.kubectl(&["get", "namespace", "e2e-probe-pod", "-o", "name"]);
+        if String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _cleanup = Cleanup(&cluster);
+    let manifest = format!(
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {{name: e2e-probe-pod}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: secret-lister, namespace: e2e-probe-pod}}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: default-lists-secrets, namespace: e2e-probe-pod}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-lister}}
+subjects:
+- {{kind: ServiceAccount, name: default, namespace: e2e-probe-pod}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: db-password, namespace: e2e-probe-pod}}
+stringData: {{password: not-a-real-password}}
+"#
+    );
+    let out = cluster.apply(&manifest);
+    assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
+    // The default service account (and its token) appear shortly after the namespace.
+    for _ in 0..60 {
+        let secrets = cluster.kubectl_ok(&["get", "secrets", "-n", "e2e-probe-pod", "-o", "name"]);
+        if secrets.contains("default-token") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let pod = format!(
+        r#"apiVersion: v1
+kind: Pod
+metadata: {{name: prober, namespace: e2e-probe-pod}}
+spec:
+  restartPolicy: Never
+  dnsPolicy: Default
+  containers:
+  - name: probe
+    image: localhost/busybox:1.35
+    imagePullPolicy: Never
+    command: ["/hostlib/ld-linux-x86-64.so.2", "--library-path", "/hostlib", "/kso/{bin_name}",
+              "probe", "--from-pod", "--metadata", "{metadata}", "--format", "json", "--deadline", "20"]
+    env:
+    - name: HOST_IP
+      valueFrom: {{fieldRef: {{fieldPath: status.hostIP}}}}
+    volumeMounts:
+    - {{name: bin, mountPath: /kso, readOnly: true}}
+    - {{name: lib, mountPath: /hostlib, readOnly: true}}
+  volumes:
+  - name: bin
+    hostPath: {{path: "{bin_dir}", type: Directory}}
+  - name: lib
+    hostPath: {{path: "{libs}", type: Directory}}
+"#
+    );
+    let out = cluster.apply(&pod);
+    assert!(out.status.success(), "apply pod: {}", String::from_utf8_lossy(&out.stderr));
+    let start = Instant::now();
+    let phase = loop {
+        let phase = cluster.kubectl_ok(&[
+            "get",
+            "pod",
+            "prober",
+            "-n",
+            "e2e-probe-pod",
+            "-o",
+            "jsonpath={.status.phase}",
+        ]);
+        if phase == "Succeeded" || phase == "Failed" {
+            break phase;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "pod still {phase:?} after 120 s");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let logs = cluster.kubectl_ok(&["logs", "prober", "-n", "e2e-probe-pod"]);
+    let report: Value =
+        serde_json::from_str(&logs).unwrap_or_else(|e| panic!("pod {phase}: not JSON ({e}): {logs}"));
+    let ids = finding_ids(&report);
+    let secrets = report["probeFindings"].as_array().unwrap().iter().find(|f| f["id"] == "KSO-P050");
+    let secrets = secrets.unwrap_or_else(|| panic!("the token's Secret listing was not found: {ids:?}"));
+    assert!(secrets["evidence"].as_str().unwrap().contains("Secrets"), "{secrets}");
+    assert!(ids.contains(&"KSO-P051".to_string()), "the metadata service was not found: {ids:?}");
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) > 0, "the pod never reached the metadata service");
+    assert!(!ids.contains(&"KSO-P010".to_string()), "kubelet anonymous auth is off: {ids:?}");
+    let services = report["services"].to_string();
+    assert!(services.contains("kubelet"), "the node's kubelet was not seen: {services}");
+    assert_eq!(phase, "Failed", "findings give exit code 1, so the pod fails");
+}
