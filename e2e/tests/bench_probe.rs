@@ -421,7 +421,10 @@ fn cluster_probe_from_pod_uses_the_mounted_token() {
     let bin_dir = bin.parent().unwrap().display().to_string();
     let bin_name = bin.file_name().unwrap().to_string_lossy().to_string();
     let libs = "/usr/lib/x86_64-linux-gnu";
-    if !require(Path::new(libs).join("ld-linux-x86-64.so.2").is_file(), &format!("the host's glibc in {libs}")) {
+    if !require(
+        Path::new(libs).join("ld-linux-x86-64.so.2").is_file(),
+        &format!("the host's glibc in {libs}"),
+    ) {
         return;
     }
     struct Cleanup<'a>(&'a Cluster);
@@ -444,14 +447,13 @@ fn cluster_probe_from_pod_uses_the_mounted_token() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let _cleanup = Cleanup(&cluster);
-    let manifest = format!(
-        r#"apiVersion: v1
+    let manifest = r#"apiVersion: v1
 kind: Namespace
-metadata: {{name: e2e-probe-pod}}
+metadata: {name: e2e-probe-pod}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
-metadata: {{name: secret-lister, namespace: e2e-probe-pod}}
+metadata: {name: secret-lister, namespace: e2e-probe-pod}
 rules:
 - apiGroups: [""]
   resources: [secrets]
@@ -459,18 +461,17 @@ rules:
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
-metadata: {{name: default-lists-secrets, namespace: e2e-probe-pod}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-lister}}
+metadata: {name: default-lists-secrets, namespace: e2e-probe-pod}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-lister}
 subjects:
-- {{kind: ServiceAccount, name: default, namespace: e2e-probe-pod}}
+- {kind: ServiceAccount, name: default, namespace: e2e-probe-pod}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {{name: db-password, namespace: e2e-probe-pod}}
-stringData: {{password: not-a-real-password}}
-"#
-    );
-    let out = cluster.apply(&manifest);
+metadata: {name: db-password, namespace: e2e-probe-pod}
+stringData: {password: not-a-real-password}
+"#;
+    let out = cluster.apply(manifest);
     assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
     // The default service account (and its token) appear shortly after the namespace.
     for _ in 0..60 {
