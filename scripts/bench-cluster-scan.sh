@@ -47,3 +47,14 @@ for run in 1 2 3; do
   summary=$(grep '^kubesecops: cluster' "$WORK/time.txt" || true)
   echo "run $run: wall $wall, peak RSS $((rss / 1024)) MB; $summary"
 done
+
+# The floor beside it: kubectl only listing every listable resource (no evaluation), same run.
+resources=$("$KUBECTL" --kubeconfig "$KUBECONFIG" api-resources --verbs=list -o name | paste -sd, -)
+for run in 1 2 3; do
+  /usr/bin/time -v "$KUBECTL" --kubeconfig "$KUBECONFIG" get "$resources" -A -o json \
+    > "$WORK/kubectl.json" 2> "$WORK/time.txt" || true
+  wall=$(grep 'Elapsed (wall clock)' "$WORK/time.txt" | awk '{print $NF}')
+  rss=$(grep 'Maximum resident set size' "$WORK/time.txt" | awk '{print $NF}')
+  echo "kubectl get (all listable resources) -A -o json, run $run: wall $wall, peak RSS $((rss / 1024)) MB"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
