@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -69,14 +70,24 @@ impl Report {
 /// Deterministic order: path, line, column, rule id, message, then fingerprint (so that the
 /// unstable sort, which needs no buffer as large as half the findings, is deterministic too).
 pub fn sort_findings(findings: &mut [Finding]) {
+    // Findings of one file share its path (one `Arc`): equal pointers spare the comparison
+    // of long, equal path strings, which was most of the sort's time on large scans.
+    let path_order = |a: &Arc<str>, b: &Arc<str>| {
+        if Arc::ptr_eq(a, b) {
+            std::cmp::Ordering::Equal
+        } else {
+            a.cmp(b)
+        }
+    };
     findings.sort_unstable_by(|a, b| {
-        (&a.location.path, a.location.line, a.location.column, &a.rule.id, &a.message, &a.fingerprint).cmp(&(
-            &b.location.path,
-            b.location.line,
-            b.location.column,
-            &b.rule.id,
-            &b.message,
-            &b.fingerprint,
-        ))
+        path_order(&a.location.path, &b.location.path).then_with(|| {
+            (a.location.line, a.location.column, &a.rule.id, &a.message, &a.fingerprint).cmp(&(
+                b.location.line,
+                b.location.column,
+                &b.rule.id,
+                &b.message,
+                &b.fingerprint,
+            ))
+        })
     });
 }
