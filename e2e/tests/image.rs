@@ -1,6 +1,7 @@
 //! `kubesecops image` against a real registry: Debian's `docker-registry` on loopback, an
 //! image built with `umoci` and pushed with `skopeo`, pulled and scanned over plain HTTP,
-//! anonymously and with basic credentials from a docker `config.json`.
+//! anonymously, with basic credentials from a docker `config.json`, and with token
+//! authentication (a token service written here signs the JWTs the registry verifies).
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -35,8 +36,6 @@ fn prerequisites() -> bool {
 /// Starts `docker-registry serve` on a free loopback port with storage in `dir`; `htpasswd`
 /// turns on basic auth. Returns the guard and `127.0.0.1:PORT`.
 fn start_registry(dir: &Path, htpasswd: Option<&str>) -> (ChildGuard, String) {
-    let port = free_port();
-    let address = format!("127.0.0.1:{port}");
     let auth = match htpasswd {
         Some(entry) => {
             std::fs::write(dir.join("htpasswd"), format!("{entry}\n")).unwrap();
@@ -44,6 +43,13 @@ fn start_registry(dir: &Path, htpasswd: Option<&str>) -> (ChildGuard, String) {
         }
         None => String::new(),
     };
+    start_registry_with_auth(dir, &auth)
+}
+
+/// Starts the registry with `auth` (a YAML `auth:` section, or empty).
+fn start_registry_with_auth(dir: &Path, auth: &str) -> (ChildGuard, String) {
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
     let config = format!(
         "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n{auth}",
         dir.join("storage").display()
@@ -238,4 +244,151 @@ fn local_image_registry_basic_auth_from_docker_config() {
     let (status, report, stderr) = scan(&reference, &address, &db, &config);
     assert!(status.success(), "kubesecops image failed: {stderr}");
     check_report(&report, &reference);
+}
+
+/// A token service as the registry's `auth: token` expects one (the Docker token protocol):
+/// `GET /token?service=..&scope=repository:NAME:ACTIONS` with basic credentials gives an ES256
+/// JWT whose `x5c` certificate is the registry's trusted root. Anonymous requests get a token
+/// with no access. Counts the requests that asked for `pull`.
+struct TokenService {
+    address: String,
+    pull_requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn start_token_service(dir: &Path, user: &'static str, password: &'static str) -> TokenService {
+    use base64::Engine;
+    use std::io::{BufRead, BufReader, Write};
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(rcgen::DnType::CommonName, "kubesecops e2e token issuer");
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join("token-root.pem"), cert.pem()).unwrap();
+    let x5c = base64::engine::general_purpose::STANDARD.encode(cert.der());
+    let rng = ring::rand::SystemRandom::new();
+    let signer = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &key.serialize_der(),
+        &rng,
+    )
+    .unwrap();
+    let expected =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let pull_requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = pull_requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let mut authorization = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        authorization = value.trim().to_string();
+                    }
+                }
+            }
+            let target = request_line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let query = target.split_once('?').map_or("", |(_, q)| q);
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .map(|v| v.replace("%3A", ":").replace("%2C", ",").replace("%2F", "/"))
+            };
+            let mut access = Vec::new();
+            if authorization == expected {
+                if let Some(scope) = param("scope") {
+                    let mut parts = scope.splitn(3, ':');
+                    let (kind, name, actions) = (parts.next(), parts.next(), parts.next());
+                    if let (Some("repository"), Some(name), Some(actions)) = (kind, name, actions) {
+                        if actions.contains("pull") {
+                            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        let actions: Vec<&str> = actions.split(',').collect();
+                        access.push(
+                            serde_json::json!({"type": "repository", "name": name, "actions": actions}),
+                        );
+                    }
+                }
+            }
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            let header = serde_json::json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+            let claims = serde_json::json!({
+                "iss": "kubesecops-e2e", "sub": user, "aud": "e2e-registry",
+                "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("{now}-{}", access.len()),
+                "access": access,
+            });
+            let signing_input = format!(
+                "{}.{}",
+                b64url(header.to_string().as_bytes()),
+                b64url(claims.to_string().as_bytes())
+            );
+            let signature = signer.sign(&rng, signing_input.as_bytes()).unwrap();
+            let token = format!("{signing_input}.{}", b64url(signature.as_ref()));
+            let body =
+                serde_json::json!({"token": token, "access_token": token, "expires_in": 300}).to_string();
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    TokenService { address, pull_requests }
+}
+
+/// Token authentication as most registries use it: the registry answers 401 with a Bearer
+/// challenge, the client gets a token from the token service with the docker config's
+/// credentials, then pulls with it.
+#[test]
+#[ignore = "end-to-end: .ci/e2e"]
+fn local_image_registry_token_auth() {
+    if !prerequisites() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = database(dir.path());
+    let tokens = start_token_service(dir.path(), "e2e", "t0ken-pass");
+    let auth = format!(
+        "auth:\n  token:\n    realm: http://{}/token\n    service: e2e-registry\n    issuer: kubesecops-e2e\n    rootcertbundle: {}\n",
+        tokens.address,
+        dir.path().join("token-root.pem").display()
+    );
+    let (_registry, address) = start_registry_with_auth(dir.path(), &auth);
+    let reference = push(&image, &address, Some("e2e:t0ken-pass"));
+    let pulls_by_skopeo = tokens.pull_requests.load(std::sync::atomic::Ordering::SeqCst);
+
+    // Without credentials the token has no access: a clear error.
+    let empty = dir.path().join("no-creds");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (status, _, stderr) = scan(&reference, &address, &db, &empty);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+
+    let config = dir.path().join("docker");
+    std::fs::create_dir_all(&config).unwrap();
+    // base64("e2e:t0ken-pass")
+    std::fs::write(
+        config.join("config.json"),
+        format!(r#"{{"auths": {{"{address}": {{"auth": "ZTJlOnQwa2VuLXBhc3M="}}}}}}"#),
+    )
+    .unwrap();
+    let (status, report, stderr) = scan(&reference, &address, &db, &config);
+    assert!(status.success(), "kubesecops image failed: {stderr}");
+    check_report(&report, &reference);
+    let pulls = tokens.pull_requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(pulls > pulls_by_skopeo, "kubesecops never asked the token service for a pull token");
 }
