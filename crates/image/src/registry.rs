@@ -76,10 +76,20 @@ pub fn docker_config_path() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".docker/config.json"))
 }
 
-/// Credentials for `registry` from a docker config file, if it has an `auths` entry for it
-/// (keys may be a bare host or a URL; Docker Hub's is `https://index.docker.io/v1/`).
-/// Credential helpers are not run.
+/// Credentials for `registry` from a docker config file, as docker resolves them: the
+/// registry's `credHelpers` entry, else the `credsStore`, else an `auths` entry (keys may be a
+/// bare host or a URL; Docker Hub's is `https://index.docker.io/v1/`). A helper is the program
+/// `docker-credential-NAME` on PATH, run as `get` with the server on standard input.
 pub fn credentials_from(config: &Path, registry: &str) -> Result<Option<Credentials>, ImageError> {
+    credentials_with_helpers(config, registry, &|name| format!("docker-credential-{name}").into())
+}
+
+/// [`credentials_from`] with the helper program of each helper name chosen by `program`.
+pub fn credentials_with_helpers(
+    config: &Path,
+    registry: &str,
+    program: &dyn Fn(&str) -> PathBuf,
+) -> Result<Option<Credentials>, ImageError> {
     let text = match std::fs::read_to_string(config) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -90,7 +100,6 @@ pub fn credentials_from(config: &Path, registry: &str) -> Result<Option<Credenti
         line: e.line(),
         message: e.to_string(),
     })?;
-    let Some(auths) = json.get("auths").and_then(|a| a.as_object()) else { return Ok(None) };
     let host_of = |key: &str| {
         let key = key.split_once("://").map_or(key, |(_, rest)| rest);
         key.split('/').next().unwrap_or(key).to_string()
@@ -100,6 +109,20 @@ pub fn credentials_from(config: &Path, registry: &str) -> Result<Option<Credenti
     } else {
         vec![registry]
     };
+    let helpers = json.get("credHelpers").and_then(|h| h.as_object());
+    let helper = helpers
+        .and_then(|h| h.iter().find(|(key, _)| wanted.contains(&host_of(key).as_str())))
+        .and_then(|(_, name)| name.as_str())
+        .or_else(|| json.get("credsStore").and_then(|s| s.as_str()))
+        .filter(|name| !name.is_empty());
+    if let Some(name) = helper {
+        // Docker asks helpers for Docker Hub by its legacy URL.
+        let server = if registry == DOCKER_HUB { "https://index.docker.io/v1/" } else { registry };
+        if let Some(found) = run_credential_helper(&program(name), server)? {
+            return Ok(Some(found));
+        }
+    }
+    let Some(auths) = json.get("auths").and_then(|a| a.as_object()) else { return Ok(None) };
     for (key, entry) in auths {
         if !wanted.contains(&host_of(key).as_str()) {
             continue;
@@ -121,6 +144,50 @@ pub fn credentials_from(config: &Path, registry: &str) -> Result<Option<Credenti
         }
     }
     Ok(None)
+}
+
+/// Runs `program get` with `server` on standard input, as the docker credential-helper
+/// protocol says: `{"Username", "Secret"}` on success; "credentials not found" is no
+/// credentials, any other failure an error naming the helper.
+fn run_credential_helper(program: &Path, server: &str) -> Result<Option<Credentials>, ImageError> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let failed = |message: String| ImageError::Registry { registry: server.to_string(), message };
+    let mut child = Command::new(program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("credential helper {}: {e}", program.display())))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading its input is judged by its exit status below.
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|e| failed(format!("credential helper {}: {e}", program.display())))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        if stdout.contains("credentials not found") {
+            return Ok(None);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(failed(format!(
+            "credential helper {} failed ({}): {}",
+            program.display(),
+            output.status,
+            format!("{stdout} {stderr}").trim()
+        )));
+    }
+    let json: serde_json::Value = serde_json::from_str(&stdout)
+        .map_err(|e| failed(format!("credential helper {}: not JSON: {e}", program.display())))?;
+    let field = |name: &str| json.get(name).and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let (username, password) = (field("Username"), field("Secret"));
+    if password.is_empty() {
+        return Err(failed(format!("credential helper {}: no Secret in its answer", program.display())));
+    }
+    Ok(Some(Credentials { username, password }))
 }
 
 /// The scheme and parameters of a `WWW-Authenticate` challenge.
@@ -341,6 +408,57 @@ mod tests {
         assert_eq!(params[0], ("realm".to_string(), "https://auth.example/token".to_string()));
         assert_eq!(params[2].1, "repository:a/b:pull");
         assert_eq!(parse_challenge("Basic realm=\"Registry\"").0, "basic");
+    }
+
+    #[test]
+    fn credential_helpers_are_run_as_docker_runs_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // A helper that knows one server and records what it was asked.
+        let helper = dir.path().join("docker-credential-test");
+        let asked = dir.path().join("asked");
+        std::fs::write(
+            &helper,
+            format!(
+                "#!/bin/sh\nread server\necho \"$1 $server\" >> {}\nif [ \"$server\" = 127.0.0.1:5000 ]; then\n  echo '{{\"ServerURL\":\"127.0.0.1:5000\",\"Username\":\"robot\",\"Secret\":\"s3cret\"}}'\nelse\n  echo 'credentials not found in native keychain'; exit 1\nfi\n",
+                asked.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let config = dir.path().join("config.json");
+        std::fs::write(
+            &config,
+            r#"{"credHelpers": {"127.0.0.1:5000": "test", "broken.example": "missing"},
+                "auths": {"127.0.0.1:5000": {"auth": "dXNlcjpwYXNz"}, "other.example": {"auth": "dXNlcjpwYXNz"}}}"#,
+        )
+        .unwrap();
+        let program = |name: &str| dir.path().join(format!("docker-credential-{name}"));
+        let found = credentials_with_helpers(&config, "127.0.0.1:5000", &program).unwrap().unwrap();
+        assert_eq!((found.username.as_str(), found.password.as_str()), ("robot", "s3cret"));
+        assert_eq!(std::fs::read_to_string(&asked).unwrap(), "get 127.0.0.1:5000\n");
+        // No helper for this registry: `auths`.
+        assert_eq!(
+            credentials_with_helpers(&config, "other.example", &program).unwrap().unwrap().username,
+            "user"
+        );
+        // A helper that cannot run is an error that names it, not anonymous access.
+        let err = credentials_with_helpers(&config, "broken.example", &program).unwrap_err().to_string();
+        assert!(err.contains("docker-credential-missing"), "{err}");
+        // credsStore answers for every registry; "not found" falls back to `auths`.
+        std::fs::write(
+            &config,
+            r#"{"credsStore": "test", "auths": {"other.example": {"auth": "dXNlcjpwYXNz"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            credentials_with_helpers(&config, "127.0.0.1:5000", &program).unwrap().unwrap().username,
+            "robot"
+        );
+        assert_eq!(
+            credentials_with_helpers(&config, "other.example", &program).unwrap().unwrap().username,
+            "user"
+        );
     }
 
     #[test]
