@@ -53,6 +53,15 @@ pub struct Exposure {
     /// External address ranges it may reach, with what.
     #[serde(rename = "egressToExternal")]
     pub egress_to_external: Vec<(String, String)>,
+    /// Pods that rules admit by selector without a workload of the input matching them
+    /// (representative peers such as `[all namespaces]/[pod with {app=x}]`) that may open
+    /// connections to it, with what (`No Connections` marks an exception to an
+    /// entire-cluster exposure).
+    #[serde(rename = "ingressFromRepresentatives")]
+    pub ingress_from_representatives: Vec<(String, String)>,
+    /// Representative peers it may open connections to, with what.
+    #[serde(rename = "egressToRepresentatives")]
+    pub egress_to_representatives: Vec<(String, String)>,
 }
 
 /// Compiled policies over a set of resources, for explanations and exposure.
@@ -277,7 +286,7 @@ impl Reachability {
                 any_pod[i / 64] |= 1 << (i % 64);
             }
         }
-        let any = PeerRef::Pod(PodRef { bits: &any_pod, workload: None });
+        let any = PeerRef::Pod(PodRef { bits: &any_pod, workload: None, representative: true });
         let mut external_in: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         let mut external_out: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         for c in self.connections() {
@@ -291,6 +300,22 @@ impl Reachability {
                 _ => {}
             }
         }
+        // Representative peers: never selected by NetworkPolicies, but admin policies may
+        // select them.
+        let reps = representative::representatives(session.res);
+        let rep_bits: Vec<Vec<u64>> =
+            reps.iter().map(|r| r.bits(&session.compiled.atoms, universe.words)).collect();
+        let rep_peers: Vec<(String, PeerRef<'_>, Capture)> = reps
+            .iter()
+            .zip(&rep_bits)
+            .map(|(r, bits)| {
+                let pod = PodRef { bits, workload: None, representative: true };
+                let mut cap = ctx.capture(pod);
+                cap.np_ingress.clear();
+                cap.np_egress.clear();
+                (r.display(), PeerRef::Pod(pod), cap)
+            })
+            .collect();
         let mut out = Vec::new();
         for (i, w) in self.resources.workloads.iter().enumerate() {
             let pod = PeerRef::Pod(ctx.pod(i));
@@ -301,8 +326,39 @@ impl Reachability {
                 cap.np_egress.is_empty() && cap.anp_egress.is_empty() && !cap.banp_egress;
             let from = ctx.xgress(&cap, true, any, pod, &warnings)?;
             let to = ctx.xgress(&cap, false, pod, any, &warnings)?;
+            // A representative is reported when what it may do differs from the
+            // entire-cluster exposure: more (a rule of its own), or less (an admin policy
+            // excepts it from a cluster-wide rule; then even `No Connections` is reported).
+            let mut rep_in = Vec::new();
+            let mut rep_out = Vec::new();
+            for (name, rep, rep_cap) in &rep_peers {
+                if !egress_unprotected {
+                    let conns = ctx.pod_network_conns(pod, Some(&cap), *rep, Some(rep_cap), &warnings)?;
+                    if conns != to && !(to.is_empty() && conns.is_empty()) {
+                        rep_out.push((name.clone(), conns.to_string()));
+                    }
+                }
+                if !ingress_unprotected {
+                    let conns = ctx.pod_network_conns(*rep, Some(rep_cap), pod, Some(&cap), &warnings)?;
+                    if conns != from && !(from.is_empty() && conns.is_empty()) {
+                        rep_in.push((name.clone(), conns.to_string()));
+                    }
+                }
+            }
+            rep_in.sort();
+            rep_out.sort();
             let mut ins = external_in.remove(&i).unwrap_or_default();
             let mut outs = external_out.remove(&i).unwrap_or_default();
+            // Only workloads with an exposure are listed (with their external ranges).
+            let exposed = ingress_unprotected
+                || egress_unprotected
+                || !from.is_empty()
+                || !to.is_empty()
+                || !rep_in.is_empty()
+                || !rep_out.is_empty();
+            if !exposed {
+                continue;
+            }
             ins.sort();
             outs.sort();
             out.push(Exposure {
@@ -313,6 +369,8 @@ impl Reachability {
                 egress_to_cluster: (!to.is_empty()).then(|| to.to_string()),
                 ingress_from_external: ins,
                 egress_to_external: outs,
+                ingress_from_representatives: rep_in,
+                egress_to_representatives: rep_out,
             });
         }
         out.sort_by(|a, b| a.workload.cmp(&b.workload));
