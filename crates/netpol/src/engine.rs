@@ -1165,6 +1165,8 @@ impl<'a> Ctx<'a> {
                             ),
                         ))
                     }
+                    // A representative's container ports are unknown: the name stays.
+                    PeerRef::Pod(pod) if pod.representative => out.add_named(p.protocol, name),
                     PeerRef::Pod(pod) => match pod.named_port(name) {
                         Some((Some(proto), num))
                             if proto == p.protocol
@@ -1236,6 +1238,9 @@ impl<'a> Ctx<'a> {
                             rule.origin, rule.name
                         ),
                     ),
+                    // A representative's container ports are unknown: the name stays (admin
+                    // ports carry no protocol; written as TCP).
+                    PeerRef::Pod(pod) if pod.representative => out.add_named(Protocol::Tcp, name),
                     PeerRef::Pod(pod) => match pod.named_port(name) {
                         Some((Some(proto), num)) if (0..=i64::from(MAX_PORT)).contains(&num) => {
                             out.add(proto, &PortSet::range(num as u32, num as u32))
