@@ -222,3 +222,57 @@ pub(super) fn representatives(res: &Resources) -> Vec<Representative> {
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sel(labels: &[(&str, &str)], exprs: &[(&str, &str, &[&str])]) -> Selector {
+        Selector::new(
+            labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            exprs
+                .iter()
+                .map(|(k, op, vs)| {
+                    (k.to_string(), op.to_string(), vs.iter().map(|v| v.to_string()).collect())
+                })
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn selectors_match_a_representative_only_when_empty_or_equal() {
+        let rep = Representative {
+            namespace: None,
+            namespaces: sel(&[("team", "ops")], &[]),
+            pods: Some(sel(&[("app", "x")], &[("tier", "NotIn", &["b", "a"])])),
+        };
+        // `In` with one value is `=`; value order does not matter.
+        assert!(full_match(&sel(&[], &[("team", "In", &["ops"])]), Some(&rep.namespaces)));
+        assert!(full_match(
+            &sel(&[], &[("tier", "NotIn", &["a", "b"]), ("app", "In", &["x"])]),
+            rep.pods.as_ref()
+        ));
+        // A narrower or wider selector is not a match; the empty one is.
+        assert!(!full_match(&sel(&[("app", "x")], &[]), rep.pods.as_ref()));
+        assert!(!full_match(&sel(&[("team", "ops"), ("x", "y")], &[]), Some(&rep.namespaces)));
+        assert!(full_match(&Selector::everything(), rep.pods.as_ref()));
+        assert!(!full_match(&sel(&[("app", "x")], &[]), None));
+        assert_eq!(
+            rep.display(),
+            "[namespace with {team=ops}]/[pod with {app=x,{Key:tier,Operator:NotIn,Values:[b a],}}]"
+        );
+    }
+
+    #[test]
+    fn own_namespace_and_all_namespaces_are_written_by_name() {
+        let own = Representative {
+            namespace: Some("shop".into()),
+            namespaces: sel(&[(NAMESPACE_NAME_LABEL, "shop")], &[]),
+            pods: Some(Selector::everything()),
+        };
+        assert_eq!(own.display(), "shop/[all pods]");
+        let any = Representative { namespace: None, namespaces: Selector::everything(), pods: None };
+        assert_eq!(any.display(), "[all namespaces]/[all pods]");
+    }
+}
