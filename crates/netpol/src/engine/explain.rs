@@ -64,6 +64,17 @@ pub struct Exposure {
     pub egress_to_representatives: Vec<(String, String)>,
 }
 
+/// The exposure of one equivalence class of workloads.
+#[derive(Clone)]
+struct ClassExposure {
+    ingress_unprotected: bool,
+    egress_unprotected: bool,
+    from: ConnSet,
+    to: ConnSet,
+    rep_in: Vec<(String, String)>,
+    rep_out: Vec<(String, String)>,
+}
+
 /// Compiled policies over a set of resources, for explanations and exposure.
 pub(super) struct Session<'a> {
     pub(super) compiled: Compiled<'a>,
@@ -216,6 +227,47 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// Exposure of a workload: unprotected directions, what any pod of the cluster may do
+    /// (`any`), and the representative peers whose connections differ from that: more (a
+    /// rule of their own), or less (an admin policy excepts them from a cluster-wide rule;
+    /// then even `No Connections` is reported).
+    fn class_exposure(
+        &self,
+        pod: PodRef<'_>,
+        any: PeerRef<'_>,
+        reps: &[(String, PeerRef<'_>, Capture)],
+        warnings: &Warnings,
+    ) -> Result<ClassExposure, InputError> {
+        let cap = self.capture(pod);
+        let pod = PeerRef::Pod(pod);
+        let ingress_unprotected =
+            cap.np_ingress.is_empty() && cap.anp_ingress.is_empty() && !cap.banp_ingress;
+        let egress_unprotected = cap.np_egress.is_empty() && cap.anp_egress.is_empty() && !cap.banp_egress;
+        let from = self.xgress(&cap, true, any, pod, warnings)?;
+        let to = self.xgress(&cap, false, pod, any, warnings)?;
+        let mut rep_in = Vec::new();
+        let mut rep_out = Vec::new();
+        for (name, rep, rep_cap) in reps {
+            if !egress_unprotected {
+                let conns = self.pod_network_conns(pod, Some(&cap), *rep, Some(rep_cap), warnings)?;
+                if conns != to && !(to.is_empty() && conns.is_empty()) {
+                    rep_out.push((name.clone(), conns.to_string()));
+                }
+            }
+            if !ingress_unprotected {
+                let conns = self.pod_network_conns(*rep, Some(rep_cap), pod, Some(&cap), warnings)?;
+                if conns != from && !(from.is_empty() && conns.is_empty()) {
+                    rep_in.push((name.clone(), conns.to_string()));
+                }
+            }
+        }
+        rep_in.sort();
+        rep_out.sort();
+        Ok(ClassExposure { ingress_unprotected, egress_unprotected, from, to, rep_in, rep_out })
+    }
+}
+
 impl Reachability {
     /// Explains the pod-network connectivity of the given pairs (allowed or not).
     pub fn explain(&self, pairs: &[(Endpoint, Endpoint)]) -> Result<Vec<Explanation>, InputError> {
@@ -316,37 +368,24 @@ impl Reachability {
                 (r.display(), PeerRef::Pod(pod), cap)
             })
             .collect();
+        // Members of one equivalence class are exposed alike: computed once per class.
+        let mut class_of = vec![0usize; self.resources.workloads.len()];
+        for (c, members) in self.classes.iter().enumerate() {
+            for &w in members {
+                class_of[w] = c;
+            }
+        }
+        let mut per_class: HashMap<usize, ClassExposure> = HashMap::new();
         let mut out = Vec::new();
         for (i, w) in self.resources.workloads.iter().enumerate() {
-            let pod = PeerRef::Pod(ctx.pod(i));
-            let cap = ctx.capture(ctx.pod(i));
-            let ingress_unprotected =
-                cap.np_ingress.is_empty() && cap.anp_ingress.is_empty() && !cap.banp_ingress;
-            let egress_unprotected =
-                cap.np_egress.is_empty() && cap.anp_egress.is_empty() && !cap.banp_egress;
-            let from = ctx.xgress(&cap, true, any, pod, &warnings)?;
-            let to = ctx.xgress(&cap, false, pod, any, &warnings)?;
-            // A representative is reported when what it may do differs from the
-            // entire-cluster exposure: more (a rule of its own), or less (an admin policy
-            // excepts it from a cluster-wide rule; then even `No Connections` is reported).
-            let mut rep_in = Vec::new();
-            let mut rep_out = Vec::new();
-            for (name, rep, rep_cap) in &rep_peers {
-                if !egress_unprotected {
-                    let conns = ctx.pod_network_conns(pod, Some(&cap), *rep, Some(rep_cap), &warnings)?;
-                    if conns != to && !(to.is_empty() && conns.is_empty()) {
-                        rep_out.push((name.clone(), conns.to_string()));
-                    }
+            let e = match per_class.entry(class_of[i]) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(ctx.class_exposure(ctx.pod(i), any, &rep_peers, &warnings)?)
                 }
-                if !ingress_unprotected {
-                    let conns = ctx.pod_network_conns(*rep, Some(rep_cap), pod, Some(&cap), &warnings)?;
-                    if conns != from && !(from.is_empty() && conns.is_empty()) {
-                        rep_in.push((name.clone(), conns.to_string()));
-                    }
-                }
-            }
-            rep_in.sort();
-            rep_out.sort();
+            };
+            let ClassExposure { ingress_unprotected, egress_unprotected, from, to, rep_in, rep_out } =
+                e.clone();
             let mut ins = external_in.remove(&i).unwrap_or_default();
             let mut outs = external_out.remove(&i).unwrap_or_default();
             // Only workloads with an exposure are listed (with their external ranges).
