@@ -23,6 +23,7 @@ use crate::ports::{ConnSet, PortSet, Protocol, MAX_PORT, MIN_PORT};
 use crate::selector::{Labels, Selector};
 
 mod explain;
+mod representative;
 mod testplan;
 
 pub use explain::{DirectionReasons, Explanation, Exposure};
@@ -359,8 +360,10 @@ struct CAdmin<'r> {
 #[derive(Clone, Copy)]
 struct PodRef<'a> {
     bits: &'a [u64],
-    /// `None` for the ingress controller pseudo-pod.
+    /// `None` for the ingress controller pseudo-pod and for representative pods.
     workload: Option<&'a Workload>,
+    /// A pod standing for pods a selector admits (`--exposure`): named ports stay names.
+    representative: bool,
 }
 
 impl PodRef<'_> {
@@ -560,6 +563,7 @@ impl<'a> Universe<'a> {
         PodRef {
             bits: &self.bits[index * self.words..(index + 1) * self.words],
             workload: self.res.workloads.get(index),
+            representative: false,
         }
     }
 }
@@ -1161,6 +1165,8 @@ impl<'a> Ctx<'a> {
                             ),
                         ))
                     }
+                    // A representative's container ports are unknown: the name stays.
+                    PeerRef::Pod(pod) if pod.representative => out.add_named(p.protocol, name),
                     PeerRef::Pod(pod) => match pod.named_port(name) {
                         Some((Some(proto), num))
                             if proto == p.protocol
@@ -1232,6 +1238,9 @@ impl<'a> Ctx<'a> {
                             rule.origin, rule.name
                         ),
                     ),
+                    // A representative's container ports are unknown: the name stays (admin
+                    // ports carry no protocol; written as TCP).
+                    PeerRef::Pod(pod) if pod.representative => out.add_named(Protocol::Tcp, name),
                     PeerRef::Pod(pod) => match pod.named_port(name) {
                         Some((Some(proto), num)) if (0..=i64::from(MAX_PORT)).contains(&num) => {
                             out.add(proto, &PortSet::range(num as u32, num as u32))

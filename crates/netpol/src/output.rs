@@ -360,35 +360,26 @@ pub fn explain_txt(explanations: &[crate::engine::Explanation]) -> String {
 }
 
 /// Exposure as text, in netpol-analyzer's layout (`entire-cluster` is any pod of the
-/// cluster, whatever its namespace and labels).
+/// cluster, whatever its namespace and labels). Names are padded to the longest workload
+/// of the list; egress lines are sorted by workload then peer, ingress lines likewise.
 pub fn exposure_txt(exposure: &[crate::engine::Exposure]) -> String {
-    // Names are padded to the longest one that has an exposure line (as netpol-analyzer does).
-    let width = exposure
-        .iter()
-        .filter(|e| {
-            !e.egress_to_external.is_empty()
-                || !e.ingress_from_external.is_empty()
-                || e.egress_to_cluster.is_some()
-                || e.ingress_from_cluster.is_some()
-        })
-        .map(|e| e.workload.len())
-        .max()
-        .unwrap_or(0);
-    let mut egress = Vec::new();
-    let mut ingress = Vec::new();
+    let width = exposure.iter().map(|e| e.workload.len()).max().unwrap_or(0);
+    let mut egress: Vec<(&str, String, String)> = Vec::new();
+    let mut ingress: Vec<(&str, String, String)> = Vec::new();
     let mut unprotected = Vec::new();
     for e in exposure {
-        for (dst, conns) in &e.egress_to_external {
-            egress.push(format!("{:<width$} \t=> \t{dst} : {conns}", e.workload));
+        let w = e.workload.as_str();
+        for (dst, conns) in e.egress_to_external.iter().chain(&e.egress_to_representatives) {
+            egress.push((w, dst.clone(), conns.clone()));
         }
         if let Some(conns) = &e.egress_to_cluster {
-            egress.push(format!("{:<width$} \t=> \tentire-cluster : {conns}", e.workload));
+            egress.push((w, "entire-cluster".to_string(), conns.clone()));
         }
-        for (src, conns) in &e.ingress_from_external {
-            ingress.push(format!("{:<width$} \t<= \t{src} : {conns}", e.workload));
+        for (src, conns) in e.ingress_from_external.iter().chain(&e.ingress_from_representatives) {
+            ingress.push((w, src.clone(), conns.clone()));
         }
         if let Some(conns) = &e.ingress_from_cluster {
-            ingress.push(format!("{:<width$} \t<= \tentire-cluster : {conns}", e.workload));
+            ingress.push((w, "entire-cluster".to_string(), conns.clone()));
         }
         if e.ingress_unprotected {
             unprotected.push(format!("{} is not protected on Ingress", e.workload));
@@ -397,19 +388,19 @@ pub fn exposure_txt(exposure: &[crate::engine::Exposure]) -> String {
             unprotected.push(format!("{} is not protected on Egress", e.workload));
         }
     }
+    egress.sort();
+    ingress.sort();
     let mut out = String::from("Exposure Analysis Result:\n");
     if !egress.is_empty() {
         out.push_str("Egress Exposure:\n");
-        for l in &egress {
-            out.push_str(l);
-            out.push('\n');
+        for (w, dst, conns) in &egress {
+            let _ = writeln!(out, "{w:<width$} \t=> \t{dst} : {conns}");
         }
     }
     if !ingress.is_empty() {
         out.push_str(if egress.is_empty() { "Ingress Exposure:\n" } else { "\nIngress Exposure:\n" });
-        for l in &ingress {
-            out.push_str(l);
-            out.push('\n');
+        for (w, src, conns) in &ingress {
+            let _ = writeln!(out, "{w:<width$} \t<= \t{src} : {conns}");
         }
     }
     if !unprotected.is_empty() {

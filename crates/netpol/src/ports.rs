@@ -200,10 +200,14 @@ impl fmt::Display for PortSet {
     }
 }
 
-/// Allowed connections: a port set per protocol.
+/// Allowed connections: a port set per protocol, and named ports that could not be
+/// resolved (only for representative destinations of `--exposure`, whose container ports
+/// are unknown).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnSet {
     ports: [PortSet; 3],
+    /// Unresolved named ports, sorted; never for a protocol whose ports are all allowed.
+    named: Vec<(Protocol, String)>,
 }
 
 impl ConnSet {
@@ -214,7 +218,7 @@ impl ConnSet {
 
     /// Every protocol and port.
     pub fn all() -> ConnSet {
-        ConnSet { ports: [PortSet::all(), PortSet::all(), PortSet::all()] }
+        ConnSet { ports: [PortSet::all(), PortSet::all(), PortSet::all()], named: Vec::new() }
     }
 
     /// Ports of one protocol.
@@ -231,7 +235,7 @@ impl ConnSet {
 
     /// True when nothing is allowed.
     pub fn is_empty(&self) -> bool {
-        self.ports.iter().all(PortSet::is_empty)
+        self.ports.iter().all(PortSet::is_empty) && self.named.is_empty()
     }
 
     /// True when everything is allowed.
@@ -248,21 +252,60 @@ impl ConnSet {
     pub fn add(&mut self, protocol: Protocol, ports: &PortSet) {
         let i = protocol.index();
         self.ports[i] = self.ports[i].union(ports);
+        self.normalize();
+    }
+
+    /// Adds a named port that stays unresolved (its destination's ports are unknown).
+    pub fn add_named(&mut self, protocol: Protocol, name: &str) {
+        self.named.push((protocol, name.to_string()));
+        self.normalize();
+    }
+
+    /// Unresolved named ports, sorted.
+    pub fn named(&self) -> &[(Protocol, String)] {
+        &self.named
+    }
+
+    fn normalize(&mut self) {
+        if self.named.is_empty() {
+            return;
+        }
+        self.named.sort();
+        self.named.dedup();
+        let ports = &self.ports;
+        self.named.retain(|(p, _)| !ports[p.index()].is_all());
+    }
+
+    /// Whether a named port is within this set: named here, or its protocol fully allowed.
+    fn covers_named(&self, (protocol, name): &(Protocol, String)) -> bool {
+        self.ports[protocol.index()].is_all() || self.named.iter().any(|(p, n)| p == protocol && n == name)
     }
 
     /// `self ∪ other`.
     pub fn union(&self, other: &ConnSet) -> ConnSet {
-        ConnSet { ports: std::array::from_fn(|i| self.ports[i].union(&other.ports[i])) }
+        let mut out = ConnSet {
+            ports: std::array::from_fn(|i| self.ports[i].union(&other.ports[i])),
+            named: self.named.iter().chain(&other.named).cloned().collect(),
+        };
+        out.normalize();
+        out
     }
 
     /// `self ∩ other`.
     pub fn intersect(&self, other: &ConnSet) -> ConnSet {
-        ConnSet { ports: std::array::from_fn(|i| self.ports[i].intersect(&other.ports[i])) }
+        let mut named: Vec<(Protocol, String)> =
+            self.named.iter().filter(|n| other.covers_named(n)).cloned().collect();
+        named.extend(other.named.iter().filter(|n| self.covers_named(n)).cloned());
+        let mut out =
+            ConnSet { ports: std::array::from_fn(|i| self.ports[i].intersect(&other.ports[i])), named };
+        out.normalize();
+        out
     }
 
     /// `self − other`.
     pub fn subtract(&self, other: &ConnSet) -> ConnSet {
-        ConnSet { ports: std::array::from_fn(|i| self.ports[i].subtract(&other.ports[i])) }
+        let named = self.named.iter().filter(|n| !other.covers_named(n)).cloned().collect();
+        ConnSet { ports: std::array::from_fn(|i| self.ports[i].subtract(&other.ports[i])), named }
     }
 
     /// The protocols with at least one port, in name order, with their ports.
@@ -273,7 +316,8 @@ impl ConnSet {
 
 impl fmt::Display for ConnSet {
     /// netpol-analyzer's spelling: `All Connections`, `No Connections`, or
-    /// `SCTP 1-65535,TCP 80,UDP 53` (protocols in name order).
+    /// `SCTP 1-65535,TCP 80,UDP 53` (protocols in name order; unresolved named ports after
+    /// the numbers of their protocol: `TCP 80,http`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_all() {
             return f.write_str("All Connections");
@@ -281,11 +325,22 @@ impl fmt::Display for ConnSet {
         if self.is_empty() {
             return f.write_str("No Connections");
         }
-        for (i, (protocol, ports)) in self.by_protocol().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for protocol in Protocol::ALL {
+            let mut items: Vec<String> = Vec::new();
+            let ports = self.ports(protocol);
+            if !ports.is_empty() {
+                items.push(ports.to_string());
+            }
+            items.extend(self.named.iter().filter(|(p, _)| *p == protocol).map(|(_, n)| n.clone()));
+            if items.is_empty() {
+                continue;
+            }
+            if !first {
                 f.write_str(",")?;
             }
-            write!(f, "{protocol} {ports}")?;
+            first = false;
+            write!(f, "{protocol} {}", items.join(","))?;
         }
         Ok(())
     }
@@ -330,5 +385,27 @@ mod tests {
         assert_eq!(ConnSet::all().to_string(), "All Connections");
         assert_eq!(ConnSet::empty().to_string(), "No Connections");
         assert!(ConnSet::all().subtract(&c).union(&c).is_all());
+    }
+
+    #[test]
+    fn unresolved_named_ports_are_written_after_the_numbers_of_their_protocol() {
+        let mut c = ConnSet::of(Protocol::Tcp, PortSet::single(80));
+        c.add_named(Protocol::Tcp, "metrics");
+        c.add_named(Protocol::Tcp, "http");
+        c.add_named(Protocol::Udp, "dns");
+        assert_eq!(c.to_string(), "TCP 80,http,metrics,UDP dns");
+        // Kept by an intersection with a set that allows the whole protocol, or the name.
+        assert_eq!(c.intersect(&ConnSet::all()), c);
+        let only_http = {
+            let mut s = ConnSet::empty();
+            s.add_named(Protocol::Tcp, "http");
+            s
+        };
+        assert_eq!(c.intersect(&only_http).to_string(), "TCP http");
+        assert_eq!(c.subtract(&only_http).to_string(), "TCP 80,metrics,UDP dns");
+        assert!(!only_http.is_empty());
+        // Redundant under a protocol that is fully allowed.
+        assert!(only_http.union(&ConnSet::all()).is_all());
+        assert!(only_http.union(&ConnSet::all()).named().is_empty());
     }
 }

@@ -53,6 +53,26 @@ pub struct Exposure {
     /// External address ranges it may reach, with what.
     #[serde(rename = "egressToExternal")]
     pub egress_to_external: Vec<(String, String)>,
+    /// Pods that rules admit by selector without a workload of the input matching them
+    /// (representative peers such as `[all namespaces]/[pod with {app=x}]`) that may open
+    /// connections to it, with what (`No Connections` marks an exception to an
+    /// entire-cluster exposure).
+    #[serde(rename = "ingressFromRepresentatives")]
+    pub ingress_from_representatives: Vec<(String, String)>,
+    /// Representative peers it may open connections to, with what.
+    #[serde(rename = "egressToRepresentatives")]
+    pub egress_to_representatives: Vec<(String, String)>,
+}
+
+/// The exposure of one equivalence class of workloads.
+#[derive(Clone)]
+struct ClassExposure {
+    ingress_unprotected: bool,
+    egress_unprotected: bool,
+    from: ConnSet,
+    to: ConnSet,
+    rep_in: Vec<(String, String)>,
+    rep_out: Vec<(String, String)>,
 }
 
 /// Compiled policies over a set of resources, for explanations and exposure.
@@ -207,6 +227,47 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// Exposure of a workload: unprotected directions, what any pod of the cluster may do
+    /// (`any`), and the representative peers whose connections differ from that: more (a
+    /// rule of their own), or less (an admin policy excepts them from a cluster-wide rule;
+    /// then even `No Connections` is reported).
+    fn class_exposure(
+        &self,
+        pod: PodRef<'_>,
+        any: PeerRef<'_>,
+        reps: &[(String, PeerRef<'_>, Capture)],
+        warnings: &Warnings,
+    ) -> Result<ClassExposure, InputError> {
+        let cap = self.capture(pod);
+        let pod = PeerRef::Pod(pod);
+        let ingress_unprotected =
+            cap.np_ingress.is_empty() && cap.anp_ingress.is_empty() && !cap.banp_ingress;
+        let egress_unprotected = cap.np_egress.is_empty() && cap.anp_egress.is_empty() && !cap.banp_egress;
+        let from = self.xgress(&cap, true, any, pod, warnings)?;
+        let to = self.xgress(&cap, false, pod, any, warnings)?;
+        let mut rep_in = Vec::new();
+        let mut rep_out = Vec::new();
+        for (name, rep, rep_cap) in reps {
+            if !egress_unprotected {
+                let conns = self.pod_network_conns(pod, Some(&cap), *rep, Some(rep_cap), warnings)?;
+                if conns != to && !(to.is_empty() && conns.is_empty()) {
+                    rep_out.push((name.clone(), conns.to_string()));
+                }
+            }
+            if !ingress_unprotected {
+                let conns = self.pod_network_conns(*rep, Some(rep_cap), pod, Some(&cap), warnings)?;
+                if conns != from && !(from.is_empty() && conns.is_empty()) {
+                    rep_in.push((name.clone(), conns.to_string()));
+                }
+            }
+        }
+        rep_in.sort();
+        rep_out.sort();
+        Ok(ClassExposure { ingress_unprotected, egress_unprotected, from, to, rep_in, rep_out })
+    }
+}
+
 impl Reachability {
     /// Explains the pod-network connectivity of the given pairs (allowed or not).
     pub fn explain(&self, pairs: &[(Endpoint, Endpoint)]) -> Result<Vec<Explanation>, InputError> {
@@ -277,7 +338,7 @@ impl Reachability {
                 any_pod[i / 64] |= 1 << (i % 64);
             }
         }
-        let any = PeerRef::Pod(PodRef { bits: &any_pod, workload: None });
+        let any = PeerRef::Pod(PodRef { bits: &any_pod, workload: None, representative: true });
         let mut external_in: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         let mut external_out: BTreeMap<usize, Vec<(String, String)>> = BTreeMap::new();
         for c in self.connections() {
@@ -291,18 +352,52 @@ impl Reachability {
                 _ => {}
             }
         }
+        // Representative peers: never selected by NetworkPolicies, but admin policies may
+        // select them.
+        let reps = representative::representatives(session.res);
+        let rep_bits: Vec<Vec<u64>> =
+            reps.iter().map(|r| r.bits(&session.compiled.atoms, universe.words)).collect();
+        let rep_peers: Vec<(String, PeerRef<'_>, Capture)> = reps
+            .iter()
+            .zip(&rep_bits)
+            .map(|(r, bits)| {
+                let pod = PodRef { bits, workload: None, representative: true };
+                let mut cap = ctx.capture(pod);
+                cap.np_ingress.clear();
+                cap.np_egress.clear();
+                (r.display(), PeerRef::Pod(pod), cap)
+            })
+            .collect();
+        // Members of one equivalence class are exposed alike: computed once per class.
+        let mut class_of = vec![0usize; self.resources.workloads.len()];
+        for (c, members) in self.classes.iter().enumerate() {
+            for &w in members {
+                class_of[w] = c;
+            }
+        }
+        let mut per_class: HashMap<usize, ClassExposure> = HashMap::new();
         let mut out = Vec::new();
         for (i, w) in self.resources.workloads.iter().enumerate() {
-            let pod = PeerRef::Pod(ctx.pod(i));
-            let cap = ctx.capture(ctx.pod(i));
-            let ingress_unprotected =
-                cap.np_ingress.is_empty() && cap.anp_ingress.is_empty() && !cap.banp_ingress;
-            let egress_unprotected =
-                cap.np_egress.is_empty() && cap.anp_egress.is_empty() && !cap.banp_egress;
-            let from = ctx.xgress(&cap, true, any, pod, &warnings)?;
-            let to = ctx.xgress(&cap, false, pod, any, &warnings)?;
+            let e = match per_class.entry(class_of[i]) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(ctx.class_exposure(ctx.pod(i), any, &rep_peers, &warnings)?)
+                }
+            };
+            let ClassExposure { ingress_unprotected, egress_unprotected, from, to, rep_in, rep_out } =
+                e.clone();
             let mut ins = external_in.remove(&i).unwrap_or_default();
             let mut outs = external_out.remove(&i).unwrap_or_default();
+            // Only workloads with an exposure are listed (with their external ranges).
+            let exposed = ingress_unprotected
+                || egress_unprotected
+                || !from.is_empty()
+                || !to.is_empty()
+                || !rep_in.is_empty()
+                || !rep_out.is_empty();
+            if !exposed {
+                continue;
+            }
             ins.sort();
             outs.sort();
             out.push(Exposure {
@@ -313,6 +408,8 @@ impl Reachability {
                 egress_to_cluster: (!to.is_empty()).then(|| to.to_string()),
                 ingress_from_external: ins,
                 egress_to_external: outs,
+                ingress_from_representatives: rep_in,
+                egress_to_representatives: rep_out,
             });
         }
         out.sort_by(|a, b| a.workload.cmp(&b.workload));
