@@ -55,7 +55,11 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
     if direct.components().count() > 1 {
         return direct.is_file().then(|| direct.to_path_buf());
     }
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|dir| Path::new(dir).join(program)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
 }
 
 /// The workspace root (the folder holding `.ci/`).
