@@ -27,7 +27,8 @@ pub struct RuntimeArgs {
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
     /// Evaluate Falco rules over recorded audit events (JSON lines of Events, or EventList
-    /// documents; `-` for stdin). Alerts go to stdout as JSON lines, a summary to stderr.
+    /// documents; `-` for stdin), or over syscall captures with `--source syscall`. Alerts go
+    /// to stdout as JSON lines, a summary to stderr.
     Replay(ReplayArgs),
     /// Serve the Kubernetes audit webhook (POST /k8s-audit), follow an audit log file,
     /// expose /metrics and /healthz; alerts to stdout, a file and webhooks.
@@ -43,9 +44,22 @@ pub enum RuleMatching {
     All,
 }
 
+/// The event source a replay reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventSource {
+    /// Kubernetes audit events.
+    #[value(name = "k8s_audit", alias = "k8s-audit")]
+    K8sAudit,
+    /// Syscall captures (`runtime sensor --capture`), JSON lines of SyscallEvent.
+    Syscall,
+}
+
 /// Flags of `kubesecops runtime replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
+    /// The kind of events: Kubernetes audit events, or syscall captures.
+    #[arg(long, value_enum, default_value = "k8s_audit")]
+    pub source: EventSource,
     /// A Falco rules file; repeat the flag for several, later files amend earlier ones.
     /// Without it, the built-in rules (docs/runtime-rules).
     #[arg(long = "rules", value_name = "FILE")]
@@ -139,7 +153,7 @@ fn load_rules(files: &[PathBuf], with_builtin: bool) -> Result<Ruleset> {
     Ok(loader.compile()?)
 }
 
-fn matching(value: RuleMatching) -> Matching {
+pub(crate) fn matching(value: RuleMatching) -> Matching {
     match value {
         RuleMatching::First => Matching::First,
         RuleMatching::All => Matching::All,
@@ -176,7 +190,8 @@ fn serve(args: ServeArgs) -> Result<Status> {
     Ok(Status::Clean)
 }
 
-fn read_input(path: &Path) -> Result<String> {
+/// The text of an input file, `-` for standard input.
+pub(crate) fn read_input(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
         std::io::stdin().lock().read_to_end(&mut bytes).context("-: cannot read standard input")?;
@@ -186,7 +201,8 @@ fn read_input(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", display(path)))
 }
 
-fn display(path: &Path) -> String {
+/// How an input path is shown in messages.
+pub(crate) fn display(path: &Path) -> String {
     if path.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
@@ -195,6 +211,15 @@ fn display(path: &Path) -> String {
 }
 
 fn replay(args: ReplayArgs) -> Result<Status> {
+    if args.source == EventSource::Syscall {
+        return super::runtime_syscall::replay(
+            &args.rules,
+            &args.events,
+            matching(args.rule_matching),
+            args.min_priority,
+            args.output.as_deref(),
+        );
+    }
     let rules = load_rules(&args.rules, false)?.with_matching(matching(args.rule_matching));
     let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
     output::notices(&notices);
@@ -298,6 +323,7 @@ mod tests {
         std::fs::write(&rules, RULES).unwrap();
         std::fs::write(&input, events).unwrap();
         let args = ReplayArgs {
+            source: EventSource::K8sAudit,
             rules: vec![rules],
             events: vec![input],
             rule_matching: RuleMatching::First,
@@ -350,6 +376,7 @@ mod tests {
         )
         .unwrap();
         let args = ReplayArgs {
+            source: EventSource::K8sAudit,
             rules: Vec::new(),
             events: vec![input],
             rule_matching: RuleMatching::First,
