@@ -33,7 +33,7 @@ pub struct ClusterArgs {
 pub enum ClusterCommand {
     /// Scan every object of the cluster with the built-in rules, the Pod Security Standards
     /// and Rego policies, as it is listed.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Write every object (Secret values removed) to one file that `scan` and `rbac` read.
     Snapshot(SnapshotArgs),
 }
@@ -142,7 +142,7 @@ pub struct SnapshotArgs {
 /// Runs `cluster scan` or `cluster snapshot`.
 pub fn run(args: ClusterArgs) -> Result<Status> {
     match args.command {
-        ClusterCommand::Scan(args) => scan(args),
+        ClusterCommand::Scan(args) => scan(*args),
         ClusterCommand::Snapshot(args) => snapshot(args),
     }
 }
