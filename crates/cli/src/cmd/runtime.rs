@@ -33,6 +33,9 @@ pub enum RuntimeCommand {
     /// Serve the Kubernetes audit webhook (POST /k8s-audit), follow an audit log file,
     /// expose /metrics and /healthz; alerts to stdout, a file and webhooks.
     Serve(ServeArgs),
+    /// Watch this node's system calls with eBPF (root or CAP_BPF+CAP_PERFMON; built with
+    /// `--features ebpf`) and evaluate Falco syscall rules; alerts to stdout as JSON lines.
+    Sensor(super::runtime_syscall::SensorArgs),
 }
 
 /// Which rules fire when several match one event.
@@ -129,7 +132,7 @@ pub struct ServeArgs {
     pub webhook_queue: usize,
 }
 
-fn parse_priority(text: &str) -> Result<Priority, String> {
+pub(crate) fn parse_priority(text: &str) -> Result<Priority, String> {
     Priority::parse(text).ok_or_else(|| {
         format!("unknown priority {text:?} (emergency, alert, critical, error, warning, notice, info, debug)")
     })
@@ -140,6 +143,7 @@ pub fn run(args: RuntimeArgs) -> Result<Status> {
     match args.command {
         RuntimeCommand::Replay(args) => replay(args),
         RuntimeCommand::Serve(args) => serve(args),
+        RuntimeCommand::Sensor(args) => super::runtime_syscall::sensor(args),
     }
 }
 

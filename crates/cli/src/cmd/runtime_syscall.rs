@@ -1,16 +1,38 @@
 //! The `syscall` source of `kubesecops runtime`: `replay --source syscall` over captures
-//! (JSON lines of `SyscallEvent`, as `runtime sensor --capture` writes them) and the alert
-//! lines both print.
+//! (JSON lines of `SyscallEvent`, as `runtime sensor --capture` writes them), the eBPF
+//! `sensor` (cargo feature `ebpf`), and the alert lines both print.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use clap::Args;
 use kubesecops_runtime::{builtin, Alert, Matching, Priority, RuleLoader, Ruleset, SyscallEvent};
 
-use super::runtime::{display, read_input};
+use super::runtime::{display, read_input, RuleMatching};
 use crate::{output, Status};
+
+/// Flags of `kubesecops runtime sensor`.
+#[derive(Debug, Args)]
+pub struct SensorArgs {
+    /// A Falco rules file (syscall rules); repeat for several, later files amend earlier ones.
+    /// Without it, the built-in syscall rules.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Record every enriched event (JSON lines) to FILE, for `runtime replay --source syscall`.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+    /// Which rules fire when several match one event.
+    #[arg(long, value_enum, default_value = "first")]
+    pub rule_matching: RuleMatching,
+    /// Only report alerts of this priority or more severe.
+    #[arg(long, value_name = "PRIORITY", value_parser = super::runtime::parse_priority, default_value = "debug")]
+    pub min_priority: Priority,
+    /// Stop after SECONDS (default: until SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+}
 
 /// The syscall rules: the files in order, or the built-in syscall rules when there is none.
 pub(crate) fn load_rules(files: &[PathBuf]) -> Result<Ruleset> {
@@ -69,6 +91,105 @@ pub(crate) fn alert_line(alert: &Alert, event: &SyscallEvent) -> String {
         },
     });
     line.to_string()
+}
+
+/// `runtime sensor`: without the `ebpf` feature, says how to get it.
+#[cfg(not(feature = "ebpf"))]
+pub fn sensor(_args: SensorArgs) -> Result<Status> {
+    anyhow::bail!(
+        "this kubesecops was built without the eBPF sensor: build it with `cargo build --release --features ebpf` (needs clang and the libbpf headers)"
+    )
+}
+
+/// `runtime sensor`: loads the BPF programs and evaluates every event until a signal (or
+/// `--duration`). Alerts go to stdout, each with the kernel drop count so far; drops and
+/// counts are reported on stderr every second they change and at the end.
+#[cfg(feature = "ebpf")]
+pub fn sensor(args: SensorArgs) -> Result<Status> {
+    use anyhow::Context;
+    use std::sync::atomic::Ordering;
+
+    let rules = load_rules(&args.rules)?.with_matching(super::runtime::matching(args.rule_matching));
+    announce(&rules);
+    let mut capture = match &args.capture {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+        )),
+        None => None,
+    };
+    let stop = kubesecops_sensor::stop_on_signals();
+    if let Some(seconds) = args.duration {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+            kubesecops_sensor::STOP.store(true, Ordering::Relaxed);
+        });
+    }
+    let stats = rules.stats();
+    eprintln!(
+        "kubesecops: runtime sensor: {} syscall rule(s) ({} disabled, {} not evaluated); loading BPF programs",
+        stats.syscall_rules,
+        stats.syscall_disabled,
+        stats.syscall_unsupported.len()
+    );
+    let mut stdout = std::io::stdout().lock();
+    let mut alerts = Vec::new();
+    let mut total = 0u64;
+    let mut io_error: Option<std::io::Error> = None;
+    let mut reported_drops = 0u64;
+    let counters = kubesecops_sensor::bpf::run(
+        stop,
+        |event, counters| {
+            if let Some(file) = capture.as_mut() {
+                if let Err(e) = writeln!(file, "{}", event.to_json_line()) {
+                    io_error.get_or_insert(e);
+                }
+            }
+            alerts.clear();
+            rules.evaluate_syscall_into(event, &mut alerts);
+            for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
+                total += 1;
+                let mut line: serde_json::Value =
+                    serde_json::from_str(&alert_line(alert, event)).unwrap_or_default();
+                line["drops"] = serde_json::json!({
+                    "kernel": counters.kernel_drops_total(),
+                    "user": counters.user_drops,
+                });
+                if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+                    io_error.get_or_insert(e);
+                    kubesecops_sensor::STOP.store(true, Ordering::Relaxed);
+                }
+            }
+        },
+        |counters| {
+            let drops = counters.kernel_drops_total() + counters.user_drops;
+            if drops != reported_drops {
+                eprintln!(
+                    "kubesecops: sensor drops: kernel {} (per CPU {:?}), user space {}",
+                    counters.kernel_drops_total(),
+                    counters.kernel_drops,
+                    counters.user_drops
+                );
+                reported_drops = drops;
+            }
+        },
+    )?;
+    if let Some(file) = capture.as_mut() {
+        file.flush()?;
+    }
+    eprintln!(
+        "kubesecops: runtime sensor stopped: {} record(s), {} event(s), {total} alert(s); drops: kernel {} (per CPU {:?}), user space {}",
+        counters.records,
+        counters.events,
+        counters.kernel_drops_total(),
+        counters.kernel_drops,
+        counters.user_drops
+    );
+    if let Some(e) = io_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(if total > 0 { Status::Findings } else { Status::Clean })
 }
 
 /// `runtime replay --source syscall`: evaluates the rules over capture files.
