@@ -173,7 +173,7 @@ impl Ruleset {
 
     /// Like [`Ruleset::evaluate`], appending to `alerts`; returns how many were added.
     pub fn evaluate_into(&self, event: &AuditEvent<'_>, alerts: &mut Vec<Alert>) -> usize {
-        let mut ctx = EventSlots { event: EventRef::Audit(event), specs: &self.slots, cache: Vec::new() };
+        let mut ctx = EventSlots { event: AuditRef(event), specs: &self.slots, cache: Vec::new() };
         ctx.cache.resize_with(self.slots.len(), || Slot::Unloaded);
         self.run(&self.active, &mut ctx, event.time_ns(), || event.audit_id().map(Cow::into_owned), alerts)
     }
@@ -186,8 +186,7 @@ impl Ruleset {
     /// Evaluates the enabled `syscall` rules on one syscall event, appending alerts to
     /// `alerts`; returns how many were added (at most one with [`Matching::First`]).
     pub fn evaluate_syscall_into(&self, event: &SyscallEvent, alerts: &mut Vec<Alert>) -> usize {
-        let mut ctx =
-            EventSlots { event: EventRef::Syscall(event), specs: &self.sys_slots, cache: Vec::new() };
+        let mut ctx = EventSlots { event: SyscallRef(event), specs: &self.sys_slots, cache: Vec::new() };
         ctx.cache.resize_with(self.sys_slots.len(), || Slot::Unloaded);
         self.run(&self.sys_active, &mut ctx, event.time_ns, || None, alerts)
     }
@@ -199,10 +198,10 @@ impl Ruleset {
         alerts
     }
 
-    fn run<'e>(
+    fn run<'e, E: Extract<'e>>(
         &self,
         active: &[usize],
-        ctx: &mut EventSlots<'_, 'e>,
+        ctx: &mut EventSlots<'_, 'e, E>,
         time_ns: i64,
         audit_id: impl Fn() -> Option<String>,
         alerts: &mut Vec<Alert>,
@@ -232,30 +231,50 @@ enum Slot<'e> {
     Present(Values<'e>),
 }
 
-/// The event being evaluated.
-enum EventRef<'r, 'e> {
-    Audit(&'r AuditEvent<'e>),
-    Syscall(&'e SyscallEvent),
+/// An event the slots extract from; one implementation per source, so each source's
+/// evaluation is compiled on its own (the audit path stays as lean as before).
+trait Extract<'e> {
+    fn extract(&self, field: &SlotField) -> Option<Values<'e>>;
+}
+
+struct AuditRef<'r, 'e>(&'r AuditEvent<'e>);
+
+struct SyscallRef<'e>(&'e SyscallEvent);
+
+impl<'e> Extract<'e> for AuditRef<'_, 'e> {
+    #[inline]
+    fn extract(&self, field: &SlotField) -> Option<Values<'e>> {
+        match field {
+            SlotField::Audit(field) => field.extract(self.0),
+            SlotField::Syscall(_) => None,
+        }
+    }
+}
+
+impl<'e> Extract<'e> for SyscallRef<'e> {
+    #[inline]
+    fn extract(&self, field: &SlotField) -> Option<Values<'e>> {
+        match field {
+            SlotField::Syscall(field) => field.extract(self.0),
+            SlotField::Audit(_) => None,
+        }
+    }
 }
 
 /// The per-event value cache: each field is extracted at most once per event.
-struct EventSlots<'r, 'e> {
-    event: EventRef<'r, 'e>,
+struct EventSlots<'r, 'e, E> {
+    event: E,
     specs: &'r [SlotSpec],
     cache: Vec<Slot<'e>>,
 }
 
-impl<'e> SlotValues<'e> for EventSlots<'_, 'e> {
+impl<'e, E: Extract<'e>> SlotValues<'e> for EventSlots<'_, 'e, E> {
     fn load(&mut self, slot: usize) {
         if !matches!(self.cache[slot], Slot::Unloaded) {
             return;
         }
         let spec = &self.specs[slot];
-        let extracted = match (&self.event, &spec.field) {
-            (EventRef::Audit(event), SlotField::Audit(field)) => field.extract(event),
-            (EventRef::Syscall(event), SlotField::Syscall(field)) => field.extract(event),
-            _ => None,
-        };
+        let extracted = self.event.extract(&spec.field);
         let values = extracted.and_then(|values| {
             if spec.transforms.is_empty() {
                 return Some(values);
@@ -286,7 +305,7 @@ impl<'e> SlotValues<'e> for EventSlots<'_, 'e> {
 }
 
 /// Renders an output template: absent fields print `<NA>`, list fields `(a,b)`.
-fn render<'e>(segments: &[Segment], ctx: &mut EventSlots<'_, 'e>) -> String {
+fn render<'e, E: Extract<'e>>(segments: &[Segment], ctx: &mut EventSlots<'_, 'e, E>) -> String {
     let mut out = String::new();
     for segment in segments {
         match segment {
