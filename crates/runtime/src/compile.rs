@@ -12,6 +12,7 @@ use crate::condition::{self, Expr, FieldExpr, FieldRef, Modifier, Op, Rhs, Trans
 use crate::fields::{self, Field, FieldType};
 use crate::loader::{ExEntry, ExceptionInfo, Location, Notice, RuleError, RuleLoader};
 use crate::matchers::{contains_ignore_ascii_case, glob_match, unhex, PathPrefixes, ValueSet};
+use crate::sysfields::{self, SysField};
 
 /// A transformation applied to extracted values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,10 +24,36 @@ pub(crate) enum Transform {
     Len,
 }
 
+/// The event source a rule is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Src {
+    /// `k8s_audit`.
+    Audit,
+    /// `syscall`.
+    Syscall,
+}
+
+impl Src {
+    pub(crate) fn of(source: &str) -> Option<Src> {
+        match source {
+            fields::SOURCE => Some(Src::Audit),
+            sysfields::SOURCE => Some(Src::Syscall),
+            _ => None,
+        }
+    }
+}
+
+/// A resolved field of either source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SlotField {
+    Audit(Field),
+    Syscall(SysField),
+}
+
 /// A field plus transformers: one column of the per-event value cache.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct SlotSpec {
-    pub field: Field,
+    pub field: SlotField,
     pub transforms: Vec<Transform>,
     pub list: bool,
     pub ty: FieldType,
@@ -74,10 +101,31 @@ pub(crate) enum Test {
 /// A test of one value.
 #[derive(Debug, Clone)]
 pub(crate) enum Scalar {
-    Str { op: Op, operand: String },
-    Num { op: Op, operand: u64 },
-    Bytes { op: Op, operand: Vec<u8> },
-    Glob { pattern: String, case_insensitive: bool },
+    Str {
+        op: Op,
+        operand: String,
+    },
+    Num {
+        op: Op,
+        operand: u64,
+    },
+    Int {
+        op: Op,
+        operand: i64,
+    },
+    /// Membership of an address in networks (`negate` for `!=`).
+    Net {
+        negate: bool,
+        nets: Vec<Cidr>,
+    },
+    Bytes {
+        op: Op,
+        operand: Vec<u8>,
+    },
+    Glob {
+        pattern: String,
+        case_insensitive: bool,
+    },
     Regex(regex::Regex),
     PMatch(PathPrefixes),
     Set(ValueSet),
@@ -88,6 +136,11 @@ impl Scalar {
         match self {
             Scalar::Str { op, operand } => compare_str(*op, value, operand),
             Scalar::Num { op, operand } => value.parse::<u64>().is_ok_and(|v| compare_num(*op, v, *operand)),
+            Scalar::Int { op, operand } => value.parse::<i64>().is_ok_and(|v| compare_num(*op, v, *operand)),
+            Scalar::Net { negate, nets } => match value.parse::<std::net::IpAddr>() {
+                Ok(ip) => nets.iter().any(|n| n.contains(ip)) != *negate,
+                Err(_) => false,
+            },
             Scalar::Bytes { op: Op::BStartsWith, operand } => value.as_bytes().starts_with(operand),
             Scalar::Bytes { operand, .. } => {
                 operand.is_empty() || value.as_bytes().windows(operand.len()).any(|w| w == operand.as_slice())
@@ -118,7 +171,41 @@ fn compare_str(op: Op, value: &str, operand: &str) -> bool {
     }
 }
 
-fn compare_num(op: Op, value: u64, operand: u64) -> bool {
+/// An IP network (`10.0.0.0/8`); a plain address is a network of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cidr {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub(crate) fn parse(text: &str) -> Option<Cidr> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a.parse::<std::net::IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (text.parse::<std::net::IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Cidr { addr, prefix })
+    }
+
+    fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        match (self.addr, ip) {
+            (V4(net), V4(ip)) => {
+                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (V6(net), V6(ip)) => {
+                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn compare_num<T: PartialOrd>(op: Op, value: T, operand: T) -> bool {
     match op {
         Op::Eq | Op::In | Op::Intersects => value == operand,
         Op::Ne => value != operand,
@@ -161,7 +248,7 @@ impl Check {
         match &self.test {
             Test::Exists => true,
             Test::Scalar(scalar) => values.iter().any(|v| scalar.test(v)),
-            Test::Set { op: Op::In, set } => values.iter().all(|v| set.contains(v)),
+            Test::Set { op: Op::In, set } if self.list => values.iter().all(|v| set.contains(v)),
             Test::Set { set, .. } => values.iter().any(|v| set.contains(v)),
             Test::Modified { modifier, tests } => {
                 let value = &values[0];
@@ -340,7 +427,7 @@ fn is_supported_comp(comp: &str) -> bool {
 fn with_exceptions(
     condition: &str,
     exceptions: &[ExceptionInfo],
-    source_known: bool,
+    source_known: Option<Src>,
 ) -> Result<String, RuleError> {
     let mut out = format!("({condition})");
     for ex in exceptions {
@@ -365,8 +452,8 @@ fn with_exceptions(
                         "When fields is a single value, comps must be one of (in, pmatch, intersects) or a modifier operator (e.g. startswith oneof)",
                     ));
                 }
-                if source_known {
-                    check_exception_field(field, &ex.location)?;
+                if let Some(src) = source_known {
+                    check_exception_field(src, field, &ex.location)?;
                 }
                 let mut icond = String::new();
                 for value in &ex.values {
@@ -425,9 +512,9 @@ fn with_exceptions(
                         format!("'{bad}' is not a supported comparison operator"),
                     ));
                 }
-                if source_known {
+                if let Some(src) = source_known {
                     for field in &fields {
-                        check_exception_field(field, &ex.location)?;
+                        check_exception_field(src, field, &ex.location)?;
                     }
                 }
                 let mut icond = String::from("(");
@@ -481,12 +568,13 @@ fn with_exceptions(
     Ok(out)
 }
 
-fn check_exception_field(field: &str, location: &Location) -> Result<(), RuleError> {
+fn check_exception_field(src: Src, field: &str, location: &Location) -> Result<(), RuleError> {
     let bad = || RuleError::at(location, format!("'{field}' is not a supported filter field"));
     match condition::parse(&format!("{field} exists")) {
-        Ok(Expr::Check { field: FieldExpr::Field(f), .. }) => {
-            fields::resolve(&f.name, f.arg.as_deref()).map(|_| ()).map_err(|_| bad())
-        }
+        Ok(Expr::Check { field: FieldExpr::Field(f), .. }) => match src {
+            Src::Audit => fields::resolve(&f.name, f.arg.as_deref()).map(|_| ()).map_err(|_| bad()),
+            Src::Syscall => sysfields::resolve(&f.name, f.arg.as_deref()).map(|_| ()).map_err(|_| bad()),
+        },
         _ => Err(bad()),
     }
 }
@@ -621,6 +709,7 @@ fn compile_macros(
 
 /// Turns trees into evaluator nodes, assigning slots to fields.
 pub(crate) struct NodeCompiler<'s> {
+    pub src: Src,
     pub slots: &'s mut Vec<SlotSpec>,
     pub notices: Vec<String>,
 }
@@ -628,7 +717,7 @@ pub(crate) struct NodeCompiler<'s> {
 impl NodeCompiler<'_> {
     /// The slot of a field expression (shared between checks and outputs).
     pub(crate) fn slot(&mut self, expr: &FieldExpr) -> Result<usize, String> {
-        let spec = field_spec(expr)?;
+        let spec = field_spec(self.src, expr)?;
         Ok(match self.slots.iter().position(|s| *s == spec) {
             Some(i) => i,
             None => {
@@ -720,6 +809,15 @@ impl NodeCompiler<'_> {
                 values.iter().map(|v| scalar_test(op, v, ty, &shown)).collect::<Result<Vec<_>, _>>()?;
             return Ok(Test::Modified { modifier, tests });
         }
+        let networks =
+            ty == FieldType::IpNet || (ty == FieldType::IpAddr && values.iter().any(|v| v.contains('/')));
+        if networks && matches!(op, Op::In | Op::Intersects | Op::Eq | Op::Ne) {
+            let nets = values
+                .iter()
+                .map(|v| Cidr::parse(v).ok_or_else(|| format!("'{v}' is not an IP network (field {shown})")))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(Test::Scalar(Scalar::Net { negate: op == Op::Ne, nets }));
+        }
         match op {
             Op::In | Op::Intersects => {
                 let values = match ty {
@@ -727,13 +825,18 @@ impl NodeCompiler<'_> {
                         .iter()
                         .map(|v| parse_u64(v).map(|n| n.to_string()).ok_or_else(|| not_a_number(v, &shown)))
                         .collect::<Result<_, _>>()?,
-                    FieldType::Str => values,
+                    FieldType::I64 => values
+                        .iter()
+                        .map(|v| parse_i64(v).map(|n| n.to_string()).ok_or_else(|| not_a_number(v, &shown)))
+                        .collect::<Result<_, _>>()?,
+                    FieldType::IpAddr => values.iter().map(|v| normalize_ip(v)).collect(),
+                    FieldType::Str | FieldType::IpNet => values,
                 };
                 Ok(Test::Set { op, set: ValueSet::new(values) })
             }
             Op::PMatch => {
                 if ty != FieldType::Str {
-                    return Err(format!("'pmatch' is not supported on numeric field {shown}"));
+                    return Err(format!("'pmatch' is not supported on non-string field {shown}"));
                 }
                 Ok(Test::Scalar(Scalar::PMatch(PathPrefixes::new(&values))))
             }
@@ -751,6 +854,18 @@ fn not_a_number(value: &str, field: &str) -> String {
     format!("'{value}' is not a number (field {field} is numeric)")
 }
 
+fn parse_i64(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        Some(rest) => parse_u64(rest).and_then(|n| i64::try_from(n).ok()).map(|n| -n),
+        None => parse_u64(text).and_then(|n| i64::try_from(n).ok()),
+    }
+}
+
+/// An address in its canonical text form (operands of address fields), else the text as is.
+fn normalize_ip(text: &str) -> String {
+    text.parse::<std::net::IpAddr>().map_or_else(|_| text.to_string(), |ip| ip.to_string())
+}
+
 fn parse_u64(text: &str) -> Option<u64> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
@@ -759,12 +874,19 @@ fn parse_u64(text: &str) -> Option<u64> {
 }
 
 fn scalar_test(op: Op, value: &str, ty: FieldType, field: &str) -> Result<Scalar, String> {
-    if ty == FieldType::U64 {
+    if matches!(ty, FieldType::U64 | FieldType::I64) {
         if !matches!(op, Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::In | Op::Intersects) {
             return Err(format!("'{}' operator not supported for numeric field {field}", op.as_str()));
         }
+        if ty == FieldType::I64 {
+            let operand = parse_i64(value).ok_or_else(|| not_a_number(value, field))?;
+            return Ok(Scalar::Int { op, operand });
+        }
         let operand = parse_u64(value).ok_or_else(|| not_a_number(value, field))?;
         return Ok(Scalar::Num { op, operand });
+    }
+    if matches!(ty, FieldType::IpAddr | FieldType::IpNet) && matches!(op, Op::Eq | Op::Ne) {
+        return Ok(Scalar::Str { op, operand: normalize_ip(value) });
     }
     Ok(match op {
         Op::BContains | Op::BStartsWith => Scalar::Bytes {
@@ -802,10 +924,16 @@ fn show_field(expr: &FieldExpr) -> String {
 }
 
 /// Resolves a field expression (with transformers) to a slot specification.
-fn field_spec(expr: &FieldExpr) -> Result<SlotSpec, String> {
+fn field_spec(src: Src, expr: &FieldExpr) -> Result<SlotSpec, String> {
     match expr {
         FieldExpr::Field(FieldRef { name, arg }) => {
-            let (field, info) = fields::resolve(name, arg.as_deref()).map_err(|e| e.to_string())?;
+            let (field, info) = match src {
+                Src::Audit => fields::resolve(name, arg.as_deref()).map(|(f, i)| (SlotField::Audit(f), i)),
+                Src::Syscall => {
+                    sysfields::resolve(name, arg.as_deref()).map(|(f, i)| (SlotField::Syscall(f), i))
+                }
+            }
+            .map_err(|e| e.to_string())?;
             Ok(SlotSpec { field, transforms: Vec::new(), list: info.list, ty: info.ty })
         }
         FieldExpr::Transform { name, args, arg } => {
@@ -815,7 +943,7 @@ fn field_spec(expr: &FieldExpr) -> Result<SlotSpec, String> {
             let [TransformArg::Field(inner)] = args.as_slice() else {
                 return Err(format!("transformer '{name}' takes exactly one field"));
             };
-            let mut spec = field_spec(inner)?;
+            let mut spec = field_spec(src, inner)?;
             let transform = match name.as_str() {
                 "val" => return Ok(spec),
                 "tolower" => Transform::ToLower,
@@ -823,7 +951,7 @@ fn field_spec(expr: &FieldExpr) -> Result<SlotSpec, String> {
                 "b64" => Transform::B64,
                 "basename" => Transform::Basename,
                 "len" => Transform::Len,
-                other => return Err(format!("transformer '{other}' is not supported for k8s_audit fields")),
+                other => return Err(format!("transformer '{other}' is not supported")),
             };
             if spec.ty != FieldType::Str {
                 return Err(format!("transformer '{name}' needs a string field"));
@@ -909,28 +1037,61 @@ pub(crate) struct CompiledRule {
 /// Result of compiling a loader's rules.
 pub(crate) struct Compiled {
     pub rules: Vec<CompiledRule>,
+    /// Slots of `k8s_audit` rules.
     pub slots: Vec<SlotSpec>,
+    /// Slots of `syscall` rules.
+    pub sys_slots: Vec<SlotSpec>,
     pub notices: Vec<Notice>,
     pub skipped_by_source: std::collections::BTreeMap<String, usize>,
     pub disabled: usize,
+    /// `syscall` rules not evaluated, with the reason (an unsupported field or operator).
+    pub unsupported: Vec<(String, String)>,
 }
 
 /// Compiles every rule of a known source; rules of other sources are counted and skipped.
+/// A `syscall` rule that uses a field or operator this engine does not support is listed in
+/// `unsupported` (and in a notice), not an error: Falco's syscall rule files load unchanged.
 pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
     let lists = compile_lists(loader);
     let macros = compile_macros(loader, &lists)?;
     let mut slots = Vec::new();
+    let mut sys_slots = Vec::new();
     let mut notices = loader.notices.clone();
     let mut rules = Vec::new();
     let mut skipped_by_source = std::collections::BTreeMap::new();
+    let mut unsupported = Vec::new();
     let mut disabled = 0;
     for info in &loader.rules.items {
-        let known = crate::loader::KNOWN_SOURCES.contains(&info.source.as_str());
-        if !known {
+        let Some(src) = Src::of(&info.source) else {
             *skipped_by_source.entry(info.source.clone()).or_insert(0) += 1;
             continue;
-        }
-        let text = with_exceptions(&info.condition, &info.exceptions, true)?;
+        };
+        let lenient = src == Src::Syscall;
+        let not_supported = |notices: &mut Vec<Notice>,
+                             unsupported: &mut Vec<(String, String)>,
+                             message: String,
+                             location: &Location| {
+            notices.push(Notice {
+                location: location.clone(),
+                message: format!("syscall rule '{}' not evaluated: {message}", info.name),
+            });
+            unsupported.push((info.name.clone(), message));
+        };
+        let text = match with_exceptions(&info.condition, &info.exceptions, Some(src)) {
+            Ok(text) => text,
+            Err(RuleError::Invalid { message, .. })
+                if lenient && message.contains("not a supported filter field") =>
+            {
+                not_supported(
+                    &mut notices,
+                    &mut unsupported,
+                    format!("exception: {message}"),
+                    &info.location,
+                );
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         let text = substitute_all(&text, &lists);
         let cond_err = |message: String| {
             RuleError::at(&info.condition_location, format!("rule '{}': {message}", info.name))
@@ -944,7 +1105,11 @@ pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
         if depth(&tree) > MAX_TREE_DEPTH {
             return Err(cond_err(format!("condition nested more than {MAX_TREE_DEPTH} levels deep")));
         }
-        let mut compiler = NodeCompiler { slots: &mut slots, notices: Vec::new() };
+        let table = match src {
+            Src::Audit => &mut slots,
+            Src::Syscall => &mut sys_slots,
+        };
+        let mut compiler = NodeCompiler { src, slots: table, notices: Vec::new() };
         let condition = match compiler.compile(&tree) {
             Ok(node) => node,
             Err(message) if info.skip_if_unknown_filter && message.starts_with("nonexistent field") => {
@@ -952,6 +1117,11 @@ pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
                     location: info.condition_location.clone(),
                     message: format!("rule '{}' skipped (skip-if-unknown-filter): {message}", info.name),
                 });
+                continue;
+            }
+            Err(message) if lenient => {
+                let message = format!("condition: {message}");
+                not_supported(&mut notices, &mut unsupported, message, &info.condition_location);
                 continue;
             }
             Err(message) => return Err(cond_err(message)),
@@ -963,6 +1133,11 @@ pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
                     location: info.output_location.clone(),
                     message: format!("rule '{}' skipped (skip-if-unknown-filter): {message}", info.name),
                 });
+                continue;
+            }
+            Err(message) if lenient => {
+                let message = format!("output: {message}");
+                not_supported(&mut notices, &mut unsupported, message, &info.output_location);
                 continue;
             }
             Err(message) => {
@@ -1002,10 +1177,12 @@ pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
             .expect("counted from these rules");
         notices.push(Notice {
             location,
-            message: format!("{count} rule(s) of source '{source}' loaded and skipped: only k8s_audit events are evaluated"),
+            message: format!(
+                "{count} rule(s) of source '{source}' loaded and skipped: only k8s_audit and syscall events are evaluated"
+            ),
         });
     }
-    Ok(Compiled { rules, slots, notices, skipped_by_source, disabled })
+    Ok(Compiled { rules, slots, sys_slots, notices, skipped_by_source, disabled, unsupported })
 }
 
 #[cfg(test)]
@@ -1041,7 +1218,7 @@ mod tests {
             location: loc.clone(),
         };
         assert_eq!(
-            with_exceptions("c", &[ex], true).unwrap(),
+            with_exceptions("c", &[ex], Some(Src::Audit)).unwrap(),
             "(c) and not (( ka.user.name = \"bob smith\" and  ka.verb in (get)))"
         );
         let single = ExceptionInfo {
@@ -1051,7 +1228,10 @@ mod tests {
             values: vec![item("a"), item("b")],
             location: loc.clone(),
         };
-        assert_eq!(with_exceptions("c", &[single], true).unwrap(), "(c) and not (ka.user.name in (a, b))");
+        assert_eq!(
+            with_exceptions("c", &[single], Some(Src::Audit)).unwrap(),
+            "(c) and not (ka.user.name in (a, b))"
+        );
         let bad = ExceptionInfo {
             name: "b".into(),
             fields: Some(item("ka.nope")),
@@ -1059,7 +1239,7 @@ mod tests {
             values: vec![item("a")],
             location: loc,
         };
-        assert!(with_exceptions("c", &[bad], true)
+        assert!(with_exceptions("c", &[bad], Some(Src::Audit))
             .unwrap_err()
             .to_string()
             .contains("not a supported filter field"));

@@ -4,10 +4,11 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::compile::{self, apply_transforms, CompiledRule, Segment, SlotSpec, SlotValues};
+use crate::compile::{self, apply_transforms, CompiledRule, Segment, SlotField, SlotSpec, SlotValues};
 use crate::event::AuditEvent;
 use crate::fields::Values;
 use crate::loader::{Location, Notice, Priority, RuleError, RuleLoader};
+use crate::syscall::SyscallEvent;
 
 /// Which rules fire when several match one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,7 +29,7 @@ pub struct RuleMeta {
     pub desc: String,
     /// Priority.
     pub priority: Priority,
-    /// Event source (`k8s_audit`).
+    /// Event source (`k8s_audit` or `syscall`).
     pub source: String,
     /// Tags, sorted.
     pub tags: Vec<String>,
@@ -45,9 +46,9 @@ pub struct Alert {
     pub rule: Arc<RuleMeta>,
     /// The rendered output template.
     pub output: String,
-    /// Event time (`stageTimestamp`), nanoseconds since the Unix epoch.
+    /// Event time (`stageTimestamp` of audit events), nanoseconds since the Unix epoch.
     pub time_ns: i64,
-    /// The event's `auditID`.
+    /// The event's `auditID` (audit events).
     pub audit_id: Option<String>,
 }
 
@@ -58,6 +59,13 @@ pub struct RulesetStats {
     pub audit_rules: usize,
     /// Of those, the disabled ones.
     pub disabled: usize,
+    /// Rules of the `syscall` source compiled, enabled or not.
+    pub syscall_rules: usize,
+    /// Of those, the disabled ones.
+    pub syscall_disabled: usize,
+    /// `syscall` rules not evaluated because they use a field or operator this engine does not
+    /// support: (rule name, reason).
+    pub syscall_unsupported: Vec<(String, String)>,
     /// Rules of other sources (loaded, not evaluated), by source.
     pub skipped_by_source: BTreeMap<String, usize>,
     /// Lists defined.
@@ -72,7 +80,9 @@ pub struct RulesetStats {
 pub struct Ruleset {
     rules: Vec<CompiledRule>,
     active: Vec<usize>,
+    sys_active: Vec<usize>,
     slots: Vec<SlotSpec>,
+    sys_slots: Vec<SlotSpec>,
     matching: Matching,
     notices: Vec<Notice>,
     stats: RulesetStats,
@@ -83,19 +93,33 @@ impl RuleLoader {
     /// checked. Errors name the file and line of the offending item.
     pub fn compile(&self) -> Result<Ruleset, RuleError> {
         let compiled = compile::compile(self)?;
-        let active =
-            compiled.rules.iter().enumerate().filter(|(_, r)| r.meta.enabled).map(|(i, _)| i).collect();
+        let of_source = |source: &str, enabled_only: bool| -> Vec<usize> {
+            let rules = compiled.rules.iter().enumerate();
+            rules
+                .filter(|(_, r)| r.meta.source == source && (r.meta.enabled || !enabled_only))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let active = of_source(crate::fields::SOURCE, true);
+        let sys_active = of_source(crate::sysfields::SOURCE, true);
+        let syscall_rules = of_source(crate::sysfields::SOURCE, false).len();
         let stats = RulesetStats {
-            audit_rules: compiled.rules.len(),
-            disabled: compiled.disabled,
+            audit_rules: compiled.rules.len() - syscall_rules,
+            disabled: compiled.rules.len() - syscall_rules - active.len(),
+            syscall_rules,
+            syscall_disabled: syscall_rules - sys_active.len(),
+            syscall_unsupported: compiled.unsupported,
             skipped_by_source: compiled.skipped_by_source,
             lists: self.lists.items.len(),
             macros: self.macros.items.len(),
         };
+        debug_assert_eq!(stats.disabled + stats.syscall_disabled, compiled.disabled);
         Ok(Ruleset {
             rules: compiled.rules,
             active,
+            sys_active,
             slots: compiled.slots,
+            sys_slots: compiled.sys_slots,
             matching: Matching::First,
             notices: compiled.notices,
             stats,
@@ -124,7 +148,7 @@ impl Ruleset {
         self.matching
     }
 
-    /// The compiled `k8s_audit` rules in load order, disabled ones included.
+    /// The compiled rules (`k8s_audit` and `syscall`) in load order, disabled ones included.
     pub fn rules(&self) -> impl Iterator<Item = &Arc<RuleMeta>> {
         self.rules.iter().map(|r| &r.meta)
     }
@@ -149,17 +173,48 @@ impl Ruleset {
 
     /// Like [`Ruleset::evaluate`], appending to `alerts`; returns how many were added.
     pub fn evaluate_into(&self, event: &AuditEvent<'_>, alerts: &mut Vec<Alert>) -> usize {
-        let mut ctx = EventSlots { event, specs: &self.slots, cache: Vec::new() };
+        let mut ctx = EventSlots { event: AuditRef(event), specs: &self.slots, cache: Vec::new() };
         ctx.cache.resize_with(self.slots.len(), || Slot::Unloaded);
+        self.run(&self.active, &mut ctx, event.time_ns(), || event.audit_id().map(Cow::into_owned), alerts)
+    }
+
+    /// True when the set has enabled `syscall` rules.
+    pub fn has_syscall_rules(&self) -> bool {
+        !self.sys_active.is_empty()
+    }
+
+    /// Evaluates the enabled `syscall` rules on one syscall event, appending alerts to
+    /// `alerts`; returns how many were added (at most one with [`Matching::First`]).
+    pub fn evaluate_syscall_into(&self, event: &SyscallEvent, alerts: &mut Vec<Alert>) -> usize {
+        let mut ctx = EventSlots { event: SyscallRef(event), specs: &self.sys_slots, cache: Vec::new() };
+        ctx.cache.resize_with(self.sys_slots.len(), || Slot::Unloaded);
+        self.run(&self.sys_active, &mut ctx, event.time_ns, || None, alerts)
+    }
+
+    /// Like [`Ruleset::evaluate_syscall_into`], returning the alerts.
+    pub fn evaluate_syscall(&self, event: &SyscallEvent) -> Vec<Alert> {
+        let mut alerts = Vec::new();
+        self.evaluate_syscall_into(event, &mut alerts);
+        alerts
+    }
+
+    fn run<'e, E: Extract<'e>>(
+        &self,
+        active: &[usize],
+        ctx: &mut EventSlots<'_, 'e, E>,
+        time_ns: i64,
+        audit_id: impl Fn() -> Option<String>,
+        alerts: &mut Vec<Alert>,
+    ) -> usize {
         let before = alerts.len();
-        for &index in &self.active {
+        for &index in active {
             let rule = &self.rules[index];
-            if rule.condition.eval(&mut ctx) {
+            if rule.condition.eval(ctx) {
                 alerts.push(Alert {
                     rule: rule.meta.clone(),
-                    output: render(&rule.output, &mut ctx),
-                    time_ns: event.time_ns(),
-                    audit_id: event.audit_id().map(Cow::into_owned),
+                    output: render(&rule.output, ctx),
+                    time_ns,
+                    audit_id: audit_id(),
                 });
                 if self.matching == Matching::First {
                     break;
@@ -176,20 +231,51 @@ enum Slot<'e> {
     Present(Values<'e>),
 }
 
+/// An event the slots extract from; one implementation per source, so each source's
+/// evaluation is compiled on its own (the audit path stays as lean as before).
+trait Extract<'e> {
+    fn extract(&self, field: &SlotField) -> Option<Values<'e>>;
+}
+
+struct AuditRef<'r, 'e>(&'r AuditEvent<'e>);
+
+struct SyscallRef<'e>(&'e SyscallEvent);
+
+impl<'e> Extract<'e> for AuditRef<'_, 'e> {
+    #[inline]
+    fn extract(&self, field: &SlotField) -> Option<Values<'e>> {
+        match field {
+            SlotField::Audit(field) => field.extract(self.0),
+            SlotField::Syscall(_) => None,
+        }
+    }
+}
+
+impl<'e> Extract<'e> for SyscallRef<'e> {
+    #[inline]
+    fn extract(&self, field: &SlotField) -> Option<Values<'e>> {
+        match field {
+            SlotField::Syscall(field) => field.extract(self.0),
+            SlotField::Audit(_) => None,
+        }
+    }
+}
+
 /// The per-event value cache: each field is extracted at most once per event.
-struct EventSlots<'r, 'e> {
-    event: &'r AuditEvent<'e>,
+struct EventSlots<'r, 'e, E> {
+    event: E,
     specs: &'r [SlotSpec],
     cache: Vec<Slot<'e>>,
 }
 
-impl<'e> SlotValues<'e> for EventSlots<'_, 'e> {
+impl<'e, E: Extract<'e>> SlotValues<'e> for EventSlots<'_, 'e, E> {
     fn load(&mut self, slot: usize) {
         if !matches!(self.cache[slot], Slot::Unloaded) {
             return;
         }
         let spec = &self.specs[slot];
-        let values = spec.field.extract(self.event).and_then(|values| {
+        let extracted = self.event.extract(&spec.field);
+        let values = extracted.and_then(|values| {
             if spec.transforms.is_empty() {
                 return Some(values);
             }
@@ -219,7 +305,7 @@ impl<'e> SlotValues<'e> for EventSlots<'_, 'e> {
 }
 
 /// Renders an output template: absent fields print `<NA>`, list fields `(a,b)`.
-fn render<'e>(segments: &[Segment], ctx: &mut EventSlots<'_, 'e>) -> String {
+fn render<'e, E: Extract<'e>>(segments: &[Segment], ctx: &mut EventSlots<'_, 'e, E>) -> String {
     let mut out = String::new();
     for segment in segments {
         match segment {
@@ -315,8 +401,10 @@ mod tests {
             alert.output,
             "Privileged pod (user=mallory images=(nginx:1,busybox) missing=<NA> code=201)"
         );
-        assert_eq!(rules.stats().skipped_by_source.get("syscall"), Some(&1));
-        assert!(rules.notices().iter().any(|n| n.message.contains("source 'syscall'")));
+        // The syscall rule is compiled for syscall events, not evaluated on audit events.
+        assert_eq!(rules.stats().syscall_rules, 1);
+        assert_eq!(rules.stats().audit_rules, 2);
+        assert!(rules.stats().skipped_by_source.is_empty());
     }
 
     #[test]
@@ -488,6 +576,76 @@ mod tests {
             .unwrap();
         let rules = loader.compile().unwrap();
         assert_eq!(alerts(&rules, EVENT).len(), 1);
+    }
+
+    fn syscall_matches(condition: &str, line: &str) -> bool {
+        let text = format!(
+            "- rule: R\n  desc: d\n  condition: '{}'\n  output: 'file=%fd.name proc=%proc.name gp=%proc.aname[2]'\n  priority: INFO\n",
+            condition.replace('\'', "''")
+        );
+        let rules = ruleset(&text);
+        assert_eq!(rules.stats().syscall_rules, 1, "{condition}");
+        let event = SyscallEvent::parse_line(line).unwrap();
+        !rules.evaluate_syscall(&event).is_empty()
+    }
+
+    const OPEN: &str = r#"{"kind":"SyscallEvent","ts":5,"type":"openat","res":3,
+        "args":{"flags":"O_RDONLY"},"proc":{"pid":9,"name":"cat","args":["/etc/shadow"]},
+        "ancestors":[{"name":"bash"},{"name":"sshd"}],"fd":{"num":3,"type":"file","name":"/etc/shadow"}}"#;
+
+    const CONNECT: &str = r#"{"kind":"SyscallEvent","ts":5,"type":"connect","res":-115,
+        "proc":{"name":"curl"},"fd":{"num":5,"type":"ipv4","name":"10.1.2.3:5000->192.168.7.9:443",
+        "cip":"10.1.2.3","cport":5000,"sip":"192.168.7.9","sport":443,"l4proto":"tcp"}}"#;
+
+    #[test]
+    fn syscall_rules_evaluate_syscall_fields() {
+        let cases = [
+            ("evt.type in (open, openat) and fd.name = /etc/shadow", OPEN, true),
+            ("evt.is_open_read = true and fd.typechar = f and fd.num >= 0", OPEN, true),
+            ("fd.num = -1", OPEN, false),
+            ("proc.aname = sshd", OPEN, true),
+            ("proc.aname in (cron, sshd)", OPEN, true),
+            ("proc.aname[1] = sshd", OPEN, false),
+            ("proc.pname = bash and proc.cmdline = \"cat /etc/shadow\"", OPEN, true),
+            ("container.id = host and not container.image.repository exists", OPEN, true),
+            ("fd.snet in (\"10.0.0.0/8\", \"192.168.0.0/16\")", CONNECT, true),
+            ("fd.snet in (\"10.0.0.0/8\")", CONNECT, false),
+            ("fd.net != \"127.0.0.0/8\" and fd.ip != \"0.0.0.0\"", CONNECT, true),
+            ("fd.sip = 192.168.7.9 and fd.sport in (80, 443)", CONNECT, true),
+            ("evt.rawres >= 0 or evt.res = EINPROGRESS", CONNECT, true),
+            ("fd.lport = 5000 and fd.rport = 443", CONNECT, true),
+        ];
+        for (condition, line, want) in cases {
+            assert_eq!(syscall_matches(condition, &line.replace('\n', " ")), want, "{condition}");
+        }
+    }
+
+    #[test]
+    fn syscall_rules_do_not_see_audit_events_and_vice_versa() {
+        let rules = ruleset(RULES);
+        let event =
+            SyscallEvent::parse_line(&OPEN.replace("\"cat\"", "\"sh\"").replace("openat", "open")).unwrap();
+        let found = rules.evaluate_syscall(&event);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule.name, "Syscall thing");
+        assert_eq!(found[0].output, "sh");
+        assert_eq!(found[0].audit_id, None);
+        assert!(alerts(&rules, EVENT).iter().all(|a| a.rule.source == "k8s_audit"));
+    }
+
+    #[test]
+    fn syscall_rules_with_unknown_fields_are_listed_not_errors() {
+        let rules = ruleset(
+            "- rule: Known\n  desc: d\n  condition: proc.name = sh\n  output: o\n  priority: INFO\n\
+             - rule: Unknown\n  desc: d\n  condition: proc.name = sh and proc.nonesuch = 1\n  output: o\n  priority: INFO\n\
+             - rule: Bad output\n  desc: d\n  condition: proc.name = sh\n  output: '%proc.other'\n  priority: INFO\n",
+        );
+        let stats = rules.stats();
+        assert_eq!(stats.syscall_rules, 1);
+        let names: Vec<_> = stats.syscall_unsupported.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["Unknown", "Bad output"]);
+        assert!(stats.syscall_unsupported[0].1.contains("proc.nonesuch"));
+        assert!(rules.notices().iter().any(|n| n.message.contains("syscall rule 'Unknown' not evaluated")));
     }
 
     #[test]

@@ -34,6 +34,12 @@ pub enum FieldType {
     Str,
     /// An unsigned number (`evt.rawtime`), compared numerically.
     U64,
+    /// A signed number (`fd.num`, `evt.rawres`), compared numerically.
+    I64,
+    /// An IP address (`fd.sip`): operands are normalised addresses, or networks (`a.b.c.d/n`).
+    IpAddr,
+    /// An address compared with networks (`fd.net`, `fd.snet`): `=` and `in` test membership.
+    IpNet,
 }
 
 /// Description of one field of the catalog.

@@ -1,4 +1,4 @@
-//! A Falco-compatible rule engine over Kubernetes audit events.
+//! A Falco-compatible rule engine over Kubernetes audit events and syscall events.
 //!
 //! - [`loader`]: Falco rule files (`list`, `macro`, `rule`, `append`/`override`, versions),
 //!   merged across files in load order.
@@ -8,6 +8,8 @@
 //! - [`engine`]: the compiled [`Ruleset`] (`Send + Sync`) evaluating one [`AuditEvent`] at a
 //!   time into [`Alert`]s.
 //! - [`event`]: recognising audit events (`Event`, `EventList`) in JSON streams.
+//! - [`syscall`] and [`sysfields`]: syscall events (the `syscall` source, the sensor's events
+//!   and their capture format) and their Falco fields (`evt.*`, `proc.*`, `fd.*`, ...).
 //!
 //! ```
 //! use kubesecops_runtime::{event, json, RuleLoader};
@@ -39,8 +41,11 @@ pub mod fields;
 pub mod json;
 pub mod loader;
 pub mod matchers;
+pub mod syscall;
+pub mod sysfields;
 pub mod time;
 
 pub use engine::{Alert, Matching, RuleMeta, Ruleset, RulesetStats};
 pub use event::{AuditEvent, EventError};
 pub use loader::{Location, Notice, Priority, RuleError, RuleLoader};
+pub use syscall::SyscallEvent;

@@ -13,6 +13,7 @@ pub mod pss;
 pub mod rbac;
 pub mod rules;
 pub mod runtime;
+pub mod runtime_syscall;
 pub mod sbom;
 pub mod scan;
 pub mod secrets;

@@ -32,11 +32,15 @@ pub struct RuntimeArgs {
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
     /// Evaluate Falco rules over recorded audit events (JSON lines of Events, or EventList
-    /// documents; `-` for stdin). Alerts go to stdout as JSON lines, a summary to stderr.
+    /// documents; `-` for stdin), or over syscall captures with `--source syscall`. Alerts go
+    /// to stdout as JSON lines, a summary to stderr.
     Replay(ReplayArgs),
     /// Serve the Kubernetes audit webhook (POST /k8s-audit), follow an audit log file,
     /// expose /metrics and /healthz; alerts to stdout, a file and webhooks.
     Serve(ServeArgs),
+    /// Watch this node's system calls with eBPF (root or CAP_BPF+CAP_PERFMON; built with
+    /// `--features ebpf`) and evaluate Falco syscall rules; alerts to stdout as JSON lines.
+    Sensor(super::runtime_syscall::SensorArgs),
 }
 
 /// Which rules fire when several match one event.
@@ -48,9 +52,22 @@ pub enum RuleMatching {
     All,
 }
 
+/// The event source a replay reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventSource {
+    /// Kubernetes audit events.
+    #[value(name = "k8s_audit", alias = "k8s-audit")]
+    K8sAudit,
+    /// Syscall captures (`runtime sensor --capture`), JSON lines of SyscallEvent.
+    Syscall,
+}
+
 /// Flags of `kubesecops runtime replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
+    /// The kind of events: Kubernetes audit events, or syscall captures.
+    #[arg(long, value_enum, default_value = "k8s_audit")]
+    pub source: EventSource,
     /// A Falco rules file; repeat the flag for several, later files amend earlier ones.
     /// Without it, the built-in rules (docs/runtime-rules).
     #[arg(long = "rules", value_name = "FILE")]
@@ -124,7 +141,7 @@ pub struct ServeArgs {
     pub webhook_queue: usize,
 }
 
-fn parse_priority(text: &str) -> Result<Priority, String> {
+pub(crate) fn parse_priority(text: &str) -> Result<Priority, String> {
     Priority::parse(text).ok_or_else(|| {
         format!("unknown priority {text:?} (emergency, alert, critical, error, warning, notice, info, debug)")
     })
@@ -135,6 +152,7 @@ pub fn run(args: RuntimeArgs) -> Result<Status> {
     match args.command {
         RuntimeCommand::Replay(args) => replay(args),
         RuntimeCommand::Serve(args) => serve(args),
+        RuntimeCommand::Sensor(args) => super::runtime_syscall::sensor(args),
     }
 }
 
@@ -148,7 +166,7 @@ fn load_rules(files: &[PathBuf], with_builtin: bool) -> Result<Ruleset> {
     Ok(loader.compile()?)
 }
 
-fn matching(value: RuleMatching) -> Matching {
+pub(crate) fn matching(value: RuleMatching) -> Matching {
     match value {
         RuleMatching::First => Matching::First,
         RuleMatching::All => Matching::All,
@@ -185,7 +203,8 @@ fn serve(args: ServeArgs) -> Result<Status> {
     Ok(Status::Clean)
 }
 
-fn read_input(path: &Path) -> Result<String> {
+/// The text of an input file, `-` for standard input.
+pub(crate) fn read_input(path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
         std::io::stdin().lock().read_to_end(&mut bytes).context("-: cannot read standard input")?;
@@ -195,7 +214,8 @@ fn read_input(path: &Path) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not UTF-8 text ({e})", display(path)))
 }
 
-fn display(path: &Path) -> String {
+/// How an input path is shown in messages.
+pub(crate) fn display(path: &Path) -> String {
     if path.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
@@ -242,6 +262,20 @@ fn alert_finding(alert: &Alert, event: &AuditEvent<'_>, path: &str, line: u32) -
 }
 
 fn replay(args: ReplayArgs) -> Result<Status> {
+    if args.source == EventSource::Syscall {
+        if args.format.is_some() {
+            anyhow::bail!(
+                "--format gives the shared report for audit events only; syscall alerts are JSON lines"
+            );
+        }
+        return super::runtime_syscall::replay(
+            &args.rules,
+            &args.events,
+            matching(args.rule_matching),
+            args.min_priority,
+            args.output.as_deref(),
+        );
+    }
     let format = match &args.format {
         Some(text) => Some(Format::from_str(text).map_err(|e| anyhow::anyhow!("--format: {e}"))?),
         None => None,
@@ -369,6 +403,7 @@ mod tests {
         std::fs::write(&rules, RULES).unwrap();
         std::fs::write(&input, events).unwrap();
         let args = ReplayArgs {
+            source: EventSource::K8sAudit,
             rules: vec![rules],
             events: vec![input],
             rule_matching: RuleMatching::First,
@@ -422,6 +457,7 @@ mod tests {
         )
         .unwrap();
         let args = ReplayArgs {
+            source: EventSource::K8sAudit,
             rules: Vec::new(),
             events: vec![input],
             rule_matching: RuleMatching::First,
@@ -447,6 +483,7 @@ mod tests {
         let run = |format: &str| {
             let out = dir.path().join(format!("report.{format}"));
             let args = ReplayArgs {
+                source: EventSource::K8sAudit,
                 rules: vec![rules.clone()],
                 events: vec![input.clone()],
                 rule_matching: RuleMatching::First,

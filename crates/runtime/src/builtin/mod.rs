@@ -29,6 +29,21 @@ pub fn loader() -> RuleLoader {
     loader
 }
 
+/// The file name the built-in syscall rules are loaded under.
+pub const SYSCALL_FILE_NAME: &str = "<builtin>/kubesecops_syscall_rules.yaml";
+
+/// The text of the built-in syscall rule file (Falco format, source `syscall`); every rule
+/// carries its id as a tag (`KSO-Ynnn`).
+pub const SYSCALL_RULES_YAML: &str = include_str!("kubesecops_syscall_rules.yaml");
+
+/// A loader holding the built-in syscall rules, to which more rule files may be added.
+pub fn syscall_loader() -> RuleLoader {
+    let mut loader = RuleLoader::new();
+    // Part of the binary and loaded by its tests: it cannot fail at run time.
+    loader.load_str(SYSCALL_FILE_NAME, SYSCALL_RULES_YAML).expect("the built-in syscall rules load");
+    loader
+}
+
 /// The built-in rules, compiled.
 pub fn ruleset() -> Ruleset {
     loader().compile().expect("the built-in rules compile")
@@ -43,3 +58,6 @@ pub fn rule_id<'a>(tags: impl IntoIterator<Item = &'a String>) -> Option<&'a str
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod syscall_tests;

@@ -1,0 +1,340 @@
+//! The `syscall` source of `kubesecops runtime`: `replay --source syscall` over captures
+//! (JSON lines of `SyscallEvent`, as `runtime sensor --capture` writes them), the eBPF
+//! `sensor` (cargo feature `ebpf`), and the alert lines both print.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::Args;
+use kubesecops_runtime::{builtin, Alert, Matching, Priority, RuleLoader, Ruleset, SyscallEvent};
+
+use super::runtime::{display, read_input, RuleMatching};
+use crate::{output, Status};
+
+/// Flags of `kubesecops runtime sensor`.
+#[derive(Debug, Args)]
+pub struct SensorArgs {
+    /// A Falco rules file (syscall rules); repeat for several, later files amend earlier ones.
+    /// Without it, the built-in syscall rules.
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Record every enriched event (JSON lines) to FILE, for `runtime replay --source syscall`.
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+    /// Which rules fire when several match one event.
+    #[arg(long, value_enum, default_value = "first")]
+    pub rule_matching: RuleMatching,
+    /// Only report alerts of this priority or more severe.
+    #[arg(long, value_name = "PRIORITY", value_parser = super::runtime::parse_priority, default_value = "debug")]
+    pub min_priority: Priority,
+    /// Stop after SECONDS (default: until SIGINT or SIGTERM).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+}
+
+/// The syscall rules: the files in order, or the built-in syscall rules when there is none.
+pub(crate) fn load_rules(files: &[PathBuf]) -> Result<Ruleset> {
+    let mut loader = if files.is_empty() { builtin::syscall_loader() } else { RuleLoader::new() };
+    for file in files {
+        loader.load_file(file)?;
+    }
+    Ok(loader.compile()?)
+}
+
+/// Prints the load notices and the rules that are not evaluated, on stderr.
+pub(crate) fn announce(rules: &Ruleset) {
+    let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
+    output::notices(&notices);
+    let stats = rules.stats();
+    if !stats.syscall_unsupported.is_empty() {
+        eprintln!(
+            "kubesecops: {} syscall rule(s) not evaluated (unsupported fields or operators):",
+            stats.syscall_unsupported.len()
+        );
+        for (rule, reason) in &stats.syscall_unsupported {
+            eprintln!("  {rule}: {reason}");
+        }
+    }
+}
+
+/// One alert as a JSON line: the keys of the audit path (`rule`, `priority`, `time`, `output`,
+/// `source`, `tags`) plus `output_fields` naming the process, container and pod. The output
+/// text gets the pod's namespace and name appended when the event has them (as Falco's
+/// `append_output` does).
+pub(crate) fn alert_line(alert: &Alert, event: &SyscallEvent) -> String {
+    let mut output = alert.output.clone();
+    let k8s = event.k8s.as_ref();
+    let ns = k8s.and_then(|k| k.ns.as_deref());
+    let pod = k8s.and_then(|k| k.pod.as_deref());
+    if let (Some(ns), Some(pod)) = (ns, pod) {
+        output.push_str(&format!(" k8s.ns={ns} k8s.pod={pod}"));
+    }
+    let container = event.container.as_ref();
+    let line = serde_json::json!({
+        "rule": alert.rule.name,
+        "priority": alert.rule.priority.as_str(),
+        "time": kubesecops_runtime::time::format_rfc3339_nanos(alert.time_ns),
+        "output": output,
+        "source": alert.rule.source,
+        "tags": alert.rule.tags,
+        "output_fields": {
+            "evt.type": event.ty,
+            "proc.name": event.proc.name,
+            "proc.pid": event.proc.pid,
+            "proc.cmdline": event.proc.cmdline(),
+            "container.id": container.map_or("host", |c| c.id.as_str()),
+            "container.image": container.and_then(|c| c.image.as_deref()),
+            "k8s.ns.name": ns,
+            "k8s.pod.name": pod,
+        },
+    });
+    line.to_string()
+}
+
+/// `runtime sensor`: without the `ebpf` feature, says how to get it.
+#[cfg(not(feature = "ebpf"))]
+pub fn sensor(_args: SensorArgs) -> Result<Status> {
+    anyhow::bail!(
+        "this kubesecops was built without the eBPF sensor: build it with `cargo build --release --features ebpf` (needs clang and the libbpf headers)"
+    )
+}
+
+/// `runtime sensor`: loads the BPF programs and evaluates every event until a signal (or
+/// `--duration`). Alerts go to stdout, each with the kernel drop count so far; drops and
+/// counts are reported on stderr every second they change and at the end.
+#[cfg(feature = "ebpf")]
+pub fn sensor(args: SensorArgs) -> Result<Status> {
+    use anyhow::Context;
+    use std::sync::atomic::Ordering;
+
+    let rules = load_rules(&args.rules)?.with_matching(super::runtime::matching(args.rule_matching));
+    announce(&rules);
+    let mut capture = match &args.capture {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
+        )),
+        None => None,
+    };
+    let stop = kubesecops_sensor::stop_on_signals();
+    if let Some(seconds) = args.duration {
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(seconds));
+            kubesecops_sensor::STOP.store(true, Ordering::Relaxed);
+        });
+    }
+    let stats = rules.stats();
+    eprintln!(
+        "kubesecops: runtime sensor: {} syscall rule(s) ({} disabled, {} not evaluated); loading BPF programs",
+        stats.syscall_rules,
+        stats.syscall_disabled,
+        stats.syscall_unsupported.len()
+    );
+    let mut stdout = std::io::stdout().lock();
+    let mut alerts = Vec::new();
+    let mut total = 0u64;
+    let mut io_error: Option<std::io::Error> = None;
+    let mut reported_drops = 0u64;
+    let counters = kubesecops_sensor::bpf::run(
+        stop,
+        |event, counters| {
+            if let Some(file) = capture.as_mut() {
+                if let Err(e) = writeln!(file, "{}", event.to_json_line()) {
+                    io_error.get_or_insert(e);
+                }
+            }
+            alerts.clear();
+            rules.evaluate_syscall_into(event, &mut alerts);
+            for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
+                total += 1;
+                let mut line: serde_json::Value =
+                    serde_json::from_str(&alert_line(alert, event)).unwrap_or_default();
+                line["drops"] = serde_json::json!({
+                    "kernel": counters.kernel_drops_total(),
+                    "user": counters.user_drops,
+                });
+                if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+                    io_error.get_or_insert(e);
+                    kubesecops_sensor::STOP.store(true, Ordering::Relaxed);
+                }
+            }
+        },
+        |counters| {
+            let drops = counters.kernel_drops_total() + counters.user_drops;
+            if drops != reported_drops {
+                eprintln!(
+                    "kubesecops: sensor drops: kernel {} (per CPU {:?}), user space {}",
+                    counters.kernel_drops_total(),
+                    counters.kernel_drops,
+                    counters.user_drops
+                );
+                reported_drops = drops;
+            }
+        },
+    )?;
+    if let Some(file) = capture.as_mut() {
+        file.flush()?;
+    }
+    eprintln!(
+        "kubesecops: runtime sensor stopped: {} record(s), {} event(s), {total} alert(s); drops: kernel {} (per CPU {:?}), user space {}",
+        counters.records,
+        counters.events,
+        counters.kernel_drops_total(),
+        counters.kernel_drops,
+        counters.user_drops
+    );
+    if let Some(e) = io_error {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(if total > 0 { Status::Findings } else { Status::Clean })
+}
+
+/// `runtime replay --source syscall`: evaluates the rules over capture files.
+pub fn replay(
+    rule_files: &[PathBuf],
+    inputs: &[PathBuf],
+    matching: Matching,
+    min_priority: Priority,
+    output_path: Option<&Path>,
+) -> Result<Status> {
+    let rules = load_rules(rule_files)?.with_matching(matching);
+    announce(&rules);
+    let mut out = output::open(output_path)?;
+    let mut errors: Vec<String> = Vec::new();
+    let mut events = 0usize;
+    let mut per_rule: BTreeMap<(Priority, String), usize> = BTreeMap::new();
+    let mut alerts = Vec::new();
+    for path in inputs {
+        let text = match read_input(path) {
+            Ok(text) => text,
+            Err(err) => {
+                errors.push(format!("{err:#}"));
+                continue;
+            }
+        };
+        let name = display(path);
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let event = match SyscallEvent::parse_line(line) {
+                Ok(event) => event,
+                Err(err) => {
+                    errors.push(format!("{name}:{}: {err}", index + 1));
+                    continue;
+                }
+            };
+            events += 1;
+            alerts.clear();
+            rules.evaluate_syscall_into(&event, &mut alerts);
+            for alert in alerts.iter().filter(|a| a.rule.priority <= min_priority) {
+                writeln!(out, "{}", alert_line(alert, &event))?;
+                *per_rule.entry((alert.rule.priority, alert.rule.name.clone())).or_default() += 1;
+            }
+        }
+    }
+    out.flush()?;
+    let total: usize = per_rule.values().sum();
+    let stats = rules.stats();
+    let mut stderr = std::io::stderr().lock();
+    writeln!(
+        stderr,
+        "kubesecops: {events} syscall event(s), {total} alert(s); {} syscall rule(s) ({} disabled), {} not evaluated",
+        stats.syscall_rules,
+        stats.syscall_disabled,
+        stats.syscall_unsupported.len()
+    )?;
+    for ((priority, rule), count) in &per_rule {
+        writeln!(stderr, "  {count:>6}  {priority:<13} {rule}")?;
+    }
+    for error in &errors {
+        writeln!(stderr, "kubesecops: error: {error}")?;
+    }
+    Ok(if !errors.is_empty() {
+        Status::InputErrors
+    } else if total > 0 {
+        Status::Findings
+    } else {
+        Status::Clean
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubesecops_runtime::syscall::{Container, Fd, FdKind, K8s, Process};
+
+    fn open_event(proc_name: &str, file: &str) -> SyscallEvent {
+        SyscallEvent {
+            time_ns: 1_700_000_000_000_000_000,
+            num: 1,
+            ty: "openat".into(),
+            res: Some(3),
+            args: vec![("name".into(), file.into()), ("flags".into(), "O_RDONLY".into())],
+            proc: Process {
+                pid: 77,
+                name: proc_name.into(),
+                exe: proc_name.into(),
+                exepath: format!("/bin/{proc_name}"),
+                args: vec![file.into()],
+                ..Process::default()
+            },
+            fd: Some(Fd { num: 3, kind: FdKind::File, name: file.into(), ..Fd::default() }),
+            container: Some(Container {
+                id: "abcdef012345".into(),
+                image: Some("docker.io/library/alpine:3".into()),
+                ..Container::default()
+            }),
+            k8s: Some(K8s { ns: Some("shop".into()), pod: Some("cart-1".into()), ..K8s::default() }),
+            ..SyscallEvent::default()
+        }
+    }
+
+    fn run(capture: &str, rules: Option<&str>) -> (Status, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("capture.jsonl");
+        let out = dir.path().join("alerts.jsonl");
+        std::fs::write(&input, capture).unwrap();
+        let mut files = Vec::new();
+        if let Some(text) = rules {
+            let path = dir.path().join("rules.yaml");
+            std::fs::write(&path, text).unwrap();
+            files.push(path);
+        }
+        let status = replay(&files, &[input], Matching::First, Priority::Debug, Some(&out)).unwrap();
+        (status, std::fs::read_to_string(out).unwrap())
+    }
+
+    #[test]
+    fn builtin_rules_alert_on_shadow_with_pod_and_namespace() {
+        let capture = format!(
+            "{}\n{}\n",
+            open_event("cat", "/etc/shadow").to_json_line(),
+            open_event("cat", "/etc/hostname").to_json_line()
+        );
+        let (status, out) = run(&capture, None);
+        assert_eq!(status, Status::Findings);
+        let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1, "{out}");
+        assert_eq!(lines[0]["rule"], "Credential file read by an unexpected program");
+        assert_eq!(lines[0]["source"], "syscall");
+        assert_eq!(lines[0]["priority"], "Warning");
+        assert_eq!(lines[0]["output_fields"]["k8s.pod.name"], "cart-1");
+        let output = lines[0]["output"].as_str().unwrap();
+        assert!(output.ends_with(" k8s.ns=shop k8s.pod=cart-1"), "{output}");
+    }
+
+    #[test]
+    fn own_rule_files_and_bad_lines() {
+        let rules = "- rule: Any open\n  desc: d\n  condition: evt.type = openat and fd.name startswith /etc/\n  output: '%proc.name opened %fd.name'\n  priority: NOTICE\n";
+        let capture =
+            format!("{}\nnot json\n{{\"kind\":\"Event\"}}\n", open_event("vi", "/etc/hosts").to_json_line());
+        let (status, out) = run(&capture, Some(rules));
+        assert_eq!(status, Status::InputErrors);
+        let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(line["output"], "vi opened /etc/hosts k8s.ns=shop k8s.pod=cart-1");
+    }
+}

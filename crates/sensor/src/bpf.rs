@@ -1,0 +1,132 @@
+//! Loading the tracepoint programs with libbpf-rs and the event loop: ring-buffer records
+//! decoded, applied to the process table, enriched and handed to the caller; kernel-to-user
+//! drops read from the per-CPU counter.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use kubesecops_runtime::SyscallEvent;
+use libbpf_rs::{MapCore, MapFlags, ObjectBuilder};
+
+use crate::enrich::{enrich, Clock};
+use crate::procs::ProcTable;
+use crate::raw::Record;
+use crate::SensorError;
+
+/// The compiled BPF object (built by `build.rs` with clang).
+const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
+
+/// Records kept between two polls at most; past it they are counted as dropped in user space.
+const MAX_PENDING: usize = 65_536;
+
+/// Counters of a sensor run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Records read from the ring buffer.
+    pub records: u64,
+    /// Events handed to the rules.
+    pub events: u64,
+    /// Records the kernel could not queue (ring buffer full), per CPU.
+    pub kernel_drops: Vec<u64>,
+    /// Records dropped in user space (too many between two polls) or undecodable.
+    pub user_drops: u64,
+}
+
+impl Counters {
+    /// Kernel drops over all CPUs.
+    pub fn kernel_drops_total(&self) -> u64 {
+        self.kernel_drops.iter().sum()
+    }
+}
+
+fn err(context: &str, e: impl std::fmt::Display) -> SensorError {
+    SensorError::Bpf(format!("{context}: {e}"))
+}
+
+/// Loads and attaches the programs, then calls `on_event` for every enriched event until
+/// `stop` is set; `on_tick` gets the counters about once a second.
+pub fn run(
+    stop: &AtomicBool,
+    mut on_event: impl FnMut(&SyscallEvent, &Counters),
+    mut on_tick: impl FnMut(&Counters),
+) -> Result<Counters, SensorError> {
+    let open = ObjectBuilder::default().open_memory(OBJECT).map_err(|e| err("open the BPF object", e))?;
+    let obj =
+        open.load().map_err(|e| err("load the BPF programs (root or CAP_BPF+CAP_PERFMON needed)", e))?;
+    let mut links = Vec::new();
+    for prog in obj.progs_mut() {
+        let name = prog.name().to_string_lossy().into_owned();
+        links.push(prog.attach().map_err(|e| err(&format!("attach {name}"), e))?);
+    }
+    let map = |name: &str| {
+        obj.maps().find(|m| m.name() == name).ok_or_else(|| SensorError::Bpf(format!("map {name} missing")))
+    };
+    let config = map("config")?;
+    config
+        .update(&0u32.to_ne_bytes(), &std::process::id().to_ne_bytes(), MapFlags::ANY)
+        .map_err(|e| err("configure", e))?;
+    let drops = map("drops")?;
+    let events = map("events")?;
+
+    let pending: Rc<RefCell<Vec<Vec<u8>>>> = Rc::new(RefCell::new(Vec::new()));
+    let overflow = Rc::new(RefCell::new(0u64));
+    let mut builder = libbpf_rs::RingBufferBuilder::new();
+    {
+        let pending = pending.clone();
+        let overflow = overflow.clone();
+        builder
+            .add(&events, move |data: &[u8]| {
+                let mut queue = pending.borrow_mut();
+                if queue.len() < MAX_PENDING {
+                    queue.push(data.to_vec());
+                } else {
+                    *overflow.borrow_mut() += 1;
+                }
+                0
+            })
+            .map_err(|e| err("ring buffer", e))?;
+    }
+    let ring = builder.build().map_err(|e| err("ring buffer", e))?;
+
+    let mut table = ProcTable::new("/proc");
+    table.load_users(std::path::Path::new("/etc/passwd"));
+    table.seed();
+    let clock = Clock::now();
+    let mut counters = Counters::default();
+    let mut last_tick = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if let Err(e) = ring.poll(Duration::from_millis(100)) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            return Err(err("poll", e));
+        }
+        let batch = std::mem::take(&mut *pending.borrow_mut());
+        for bytes in batch {
+            counters.records += 1;
+            let Ok(record) = Record::decode(&bytes) else {
+                counters.user_drops += 1;
+                continue;
+            };
+            if let Some(event) = enrich(&mut table, &record, &clock, counters.records) {
+                counters.events += 1;
+                on_event(&event, &counters);
+            }
+        }
+        counters.user_drops += std::mem::take(&mut *overflow.borrow_mut());
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            if let Ok(Some(per_cpu)) = drops.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
+                counters.kernel_drops = per_cpu
+                    .iter()
+                    .map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_ne_bytes))
+                    .collect();
+            }
+            on_tick(&counters);
+            last_tick = Instant::now();
+        }
+    }
+    drop(links);
+    Ok(counters)
+}

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+// kubesecops syscall sensor: tracepoint programs feeding one BPF ring buffer.
+//
+// raw_syscalls/sys_enter keeps the arguments of the syscalls of interest per thread;
+// raw_syscalls/sys_exit emits them with the result and the strings they point to. The sched
+// tracepoints report program starts (with argv and the executable's name), forks and exits for
+// the user-space process table. A failed ring-buffer reservation is counted per CPU.
+//
+// No vmlinux.h: the tracepoint contexts are read at the offsets of their format files, and the
+// few kernel structures read (task, mm, file) are declared here with only the fields used,
+// relocated by libbpf against the kernel's BTF (CO-RE).
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#define STR_MAX 256
+#define ARGV_MAX 512
+
+#define KIND_SYSCALL 1
+#define KIND_EXEC 2
+#define KIND_FORK 3
+#define KIND_EXIT 4
+
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct path f_path;
+} __attribute__((preserve_access_index));
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+	struct file *exe_file;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	int tgid;
+	struct task_struct *real_parent;
+	struct mm_struct *mm;
+} __attribute__((preserve_access_index));
+
+struct event {
+	__u32 kind;
+	__u32 pid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__s64 id;
+	__s64 ret;
+	__u64 ts;
+	__u64 args[6];
+	char comm[16];
+	__u32 len0;
+	__u32 len1;
+	__u32 argv_len;
+	__u32 pad;
+	char s0[STR_MAX];
+	char s1[STR_MAX];
+	char argv[ARGV_MAX];
+};
+
+struct pending {
+	__s64 id;
+	__u64 args[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pending);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+// Slot 0: the sensor's own pid, set by user space, so the sensor does not watch itself.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} config SEC(".maps");
+
+static __always_inline int interesting(long id)
+{
+	switch (id) {
+	case 2:   /* open */
+	case 257: /* openat */
+	case 437: /* openat2 */
+	case 42:  /* connect */
+	case 288: /* accept4 */
+	case 43:  /* accept */
+	case 101: /* ptrace */
+	case 165: /* mount */
+	case 272: /* unshare */
+	case 308: /* setns */
+	case 175: /* init_module */
+	case 313: /* finit_module */
+	case 319: /* memfd_create */
+	case 263: /* unlinkat */
+	case 316: /* renameat2 */
+	case 266: /* symlinkat */
+	case 88:  /* symlink */
+	case 265: /* linkat */
+	case 86:  /* link */
+	case 321: /* bpf */
+	case 105: /* setuid */
+	case 106: /* setgid */
+	case 113: /* setreuid */
+	case 114: /* setregid */
+	case 117: /* setresuid */
+	case 119: /* setresgid */
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void fill_common(struct event *e, __u32 kind)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	e->kind = kind;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ts = bpf_ktime_get_ns();
+	e->len0 = 0;
+	e->len1 = 0;
+	e->argv_len = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline __u32 user_str(char *dst, __u64 src)
+{
+	if (!src)
+		return 0;
+	long n = bpf_probe_read_user_str(dst, STR_MAX, (const void *)src);
+	return n > 0 ? (__u32)n : 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int on_sys_enter(void *ctx)
+{
+	long id = *(long *)(ctx + 8);
+	if (!interesting(id))
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	__u32 *self_pid = bpf_map_lookup_elem(&config, &zero);
+	if (self_pid && (pid_tgid >> 32) == *self_pid)
+		return 0;
+	struct pending p = {};
+	p.id = id;
+	bpf_probe_read_kernel(&p.args, sizeof(p.args), ctx + 16);
+	bpf_map_update_elem(&inflight, &pid_tgid, &p, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int on_sys_exit(void *ctx)
+{
+	long id = *(long *)(ctx + 8);
+	if (!interesting(id))
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&inflight, &pid_tgid);
+	if (!p)
+		return 0;
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count_drop();
+		bpf_map_delete_elem(&inflight, &pid_tgid);
+		return 0;
+	}
+	fill_common(e, KIND_SYSCALL);
+	e->id = p->id;
+	e->ret = *(long *)(ctx + 16);
+	__builtin_memcpy(e->args, p->args, sizeof(e->args));
+	switch (p->id) {
+	case 2:   /* open(path) */
+	case 88:  /* symlink(target, linkpath) */
+	case 86:  /* link(old, new) */
+	case 165: /* mount(source, target) */
+	case 319: /* memfd_create(name) */
+		e->len0 = user_str(e->s0, p->args[0]);
+		if (p->id != 2 && p->id != 319)
+			e->len1 = user_str(e->s1, p->args[1]);
+		break;
+	case 257: /* openat(dirfd, path) */
+	case 437:
+	case 263: /* unlinkat(dirfd, path) */
+		e->len0 = user_str(e->s0, p->args[1]);
+		break;
+	case 316: /* renameat2(olddirfd, old, newdirfd, new) */
+	case 265: /* linkat(olddirfd, old, newdirfd, new) */
+		e->len0 = user_str(e->s0, p->args[1]);
+		e->len1 = user_str(e->s1, p->args[3]);
+		break;
+	case 266: /* symlinkat(target, newdirfd, linkpath) */
+		e->len0 = user_str(e->s0, p->args[0]);
+		e->len1 = user_str(e->s1, p->args[2]);
+		break;
+	case 42: /* connect(fd, sockaddr, len) */
+		if (bpf_probe_read_user(e->s0, 28, (const void *)p->args[1]) == 0)
+			e->len0 = 28;
+		break;
+	}
+	bpf_map_delete_elem(&inflight, &pid_tgid);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	fill_common(e, KIND_EXEC);
+	e->id = 59;
+	e->ret = 0;
+	__u32 loc = *(__u32 *)(ctx + 8);
+	long n = bpf_probe_read_kernel_str(e->s0, STR_MAX, ctx + (loc & 0xffff));
+	e->len0 = n > 0 ? (__u32)n : 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	unsigned long len = end - start;
+	if (len >= ARGV_MAX)
+		len = ARGV_MAX - 1;
+	len &= (ARGV_MAX - 1);
+	if (len > 0 && bpf_probe_read_user(e->argv, len, (const void *)start) == 0)
+		e->argv_len = len;
+	const unsigned char *exe_name = BPF_CORE_READ(mm, exe_file, f_path.dentry, d_name.name);
+	n = bpf_probe_read_kernel_str(e->s1, STR_MAX, exe_name);
+	e->len1 = n > 0 ? (__u32)n : 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_fork")
+int on_fork(void *ctx)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	fill_common(e, KIND_FORK);
+	e->ppid = *(__u32 *)(ctx + 12);
+	e->id = *(__s32 *)(ctx + 20); /* the child */
+	e->ret = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&inflight, &pid_tgid);
+	/* Only the end of a whole process (its last thread) matters to the process table. */
+	if (!*(__u8 *)(ctx + 32))
+		return 0;
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	fill_common(e, KIND_EXIT);
+	e->id = 0;
+	e->ret = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
