@@ -26,7 +26,7 @@ use toml::Spanned;
 
 use crate::allowlist::{Allowlist, AllowlistSpec, Condition, RegexTarget};
 use crate::goregex;
-use crate::rule::{Required, Rule};
+use crate::rule::{Required, Rule, RuleRegex};
 use crate::scanner::Ruleset;
 
 /// How deep `[extend] path` chains are followed (the top config is depth 0), as in gitleaks.
@@ -485,7 +485,7 @@ impl Loader<'_> {
             id,
             description,
             severity: Severity::High,
-            regex,
+            regex: regex.map(RuleRegex::compiled),
             secret_group: doc.integer(table, "secretGroup")?.unwrap_or(0) as usize,
             entropy: doc.number(table, "entropy")?.unwrap_or(0.0),
             path,

@@ -40,7 +40,7 @@ pub use allowlist::{Allowlist, AllowlistSpec, Condition, RegexTarget};
 pub use config::{load_file, load_file_with, ConfigError, LoadOptions};
 pub use git::{scan_history, GitError, HistoryOutput, HistoryResult};
 pub use redact::redact;
-pub use rule::{shannon_entropy, Required, Rule};
+pub use rule::{shannon_entropy, Required, Rule, RuleRegex};
 pub use scanner::{Input, Ruleset, Scanner, SecretMatch, ALLOW_MARKERS};
 pub use walk::{
     discover, is_binary, scan_paths, scan_targets, FileResult, ScanOutput, Target, BINARY_SKIPPED,

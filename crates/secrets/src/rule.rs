@@ -1,7 +1,7 @@
 //! Detection rules: a regex (or a path pattern) with the secret group, entropy threshold,
 //! keywords and allowlists that decide what of a match is a secret worth reporting.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use kubesecops_core::{RuleMeta, RuleRef, Severity};
 use regex::Regex;
@@ -20,6 +20,45 @@ pub struct Required {
     pub within_columns: Option<u32>,
 }
 
+/// A rule's content pattern, compiled when first used. Built-in rules are compiled lazily:
+/// most scans only ever need the few whose keywords occur, and compiling all of them was most
+/// of a small scan's start-up. Rules from a configuration are compiled (and so validated)
+/// when it is loaded. Clones share the compiled regex.
+#[derive(Debug, Clone)]
+pub struct RuleRegex {
+    pattern: &'static str,
+    compiled: Arc<OnceLock<Regex>>,
+}
+
+impl RuleRegex {
+    /// An already compiled regex.
+    pub fn compiled(regex: Regex) -> RuleRegex {
+        RuleRegex { pattern: "", compiled: Arc::new(OnceLock::from(regex)) }
+    }
+
+    /// A built-in pattern, compiled with the gitleaks (Go) dialect at first use. The
+    /// built-in tests compile every built-in pattern, so this cannot fail at run time.
+    pub fn lazy(pattern: &'static str) -> RuleRegex {
+        RuleRegex { pattern, compiled: Arc::new(OnceLock::new()) }
+    }
+
+    /// The compiled regex.
+    pub fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            crate::goregex::compile(self.pattern)
+                .unwrap_or_else(|e| panic!("built-in secret pattern does not compile: {e}"))
+        })
+    }
+}
+
+impl std::ops::Deref for RuleRegex {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        self.get()
+    }
+}
+
 /// A compiled detection rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -30,7 +69,7 @@ pub struct Rule {
     /// Severity of findings.
     pub severity: Severity,
     /// Pattern over the content; `None` for path-only rules.
-    pub regex: Option<Regex>,
+    pub regex: Option<RuleRegex>,
     /// Which capture group is the secret (0: the first non-empty group, or the whole match).
     pub secret_group: usize,
     /// Minimum Shannon entropy of the secret (exclusive); 0 means no check.

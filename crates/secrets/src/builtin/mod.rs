@@ -14,8 +14,7 @@ use std::sync::OnceLock;
 use kubesecops_core::RuleMeta;
 
 use crate::allowlist::{Allowlist, AllowlistSpec};
-use crate::goregex;
-use crate::rule::Rule;
+use crate::rule::{Rule, RuleRegex};
 use crate::scanner::Ruleset;
 
 mod ai;
@@ -200,10 +199,7 @@ fn compile_rule(builtin: &'static BuiltinRule) -> Rule {
         id: builtin.meta.id.to_string(),
         description: builtin.meta.title.to_string(),
         severity: builtin.meta.severity,
-        regex: Some(
-            goregex::compile(builtin.regex)
-                .unwrap_or_else(|e| panic!("built-in rule {}: {e}", builtin.meta.id)),
-        ),
+        regex: Some(RuleRegex::lazy(builtin.regex)),
         secret_group: builtin.secret_group,
         entropy: builtin.entropy,
         path: None,

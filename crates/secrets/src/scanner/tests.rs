@@ -5,14 +5,14 @@ use kubesecops_core::Severity;
 use super::*;
 use crate::allowlist::{AllowlistSpec, RegexTarget};
 use crate::goregex;
-use crate::rule::Required;
+use crate::rule::{Required, RuleRegex};
 
 fn rule(id: &str, regex: &str, keywords: &[&str]) -> Rule {
     Rule {
         id: id.to_string(),
         description: format!("{id} found"),
         severity: Severity::High,
-        regex: Some(goregex::compile(regex).unwrap()),
+        regex: Some(RuleRegex::compiled(goregex::compile(regex).unwrap())),
         secret_group: 0,
         entropy: 0.0,
         path: None,
