@@ -7,7 +7,7 @@
 //! a near miss it must not report; the registry tests check both.
 //!
 //! Patterns are written in the Go RE2 dialect of gitleaks configs and compiled by
-//! [`goregex`], so `\w`, `\d`, `\s` and `\b` are ASCII.
+//! [`goregex`](crate::goregex), so `\w`, `\d`, `\s` and `\b` are ASCII.
 
 use std::sync::OnceLock;
 
