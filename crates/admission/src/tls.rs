@@ -22,6 +22,20 @@ pub fn file_stamp(path: &Path) -> FileStamp {
     Some((meta.modified().ok()?, meta.len()))
 }
 
+/// What the TLS files' content is: a hash of their bytes. Timestamps alone miss a rewrite
+/// within the file system's clock tick when the length does not change (a new certificate
+/// of the same key type), and these files are small enough to read on every check.
+pub type ContentStamp = Option<u64>;
+
+/// The [`ContentStamp`] of `path` (`None` when it cannot be read).
+pub fn content_stamp(path: &Path) -> ContentStamp {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// Reads a certificate chain and its private key from PEM files and checks they belong
 /// together. Errors name the file.
 pub fn load_certified_key(
@@ -56,14 +70,14 @@ pub struct ReloadingCert {
     provider: Arc<CryptoProvider>,
     current: RwLock<Arc<CertifiedKey>>,
     /// Stamps of the files the current certificate was read from.
-    stamps: RwLock<(FileStamp, FileStamp)>,
+    stamps: RwLock<(ContentStamp, ContentStamp)>,
 }
 
 impl ReloadingCert {
     /// Loads the certificate and key once; an error here stops the server from starting.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Arc<ReloadingCert>, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let stamps = (file_stamp(cert_path), file_stamp(key_path));
+        let stamps = (content_stamp(cert_path), content_stamp(key_path));
         let key = load_certified_key(&provider, cert_path, key_path)?;
         Ok(Arc::new(ReloadingCert {
             cert_path: cert_path.to_path_buf(),
@@ -79,7 +93,7 @@ impl ReloadingCert {
     /// (the previous certificate stays; the next call tries again, so a certificate written
     /// before its key is picked up once both are in place).
     pub fn reload_if_changed(&self) -> Result<bool, String> {
-        let stamps = (file_stamp(&self.cert_path), file_stamp(&self.key_path));
+        let stamps = (content_stamp(&self.cert_path), content_stamp(&self.key_path));
         if *self.stamps.read().unwrap_or_else(|p| p.into_inner()) == stamps {
             return Ok(false);
         }
