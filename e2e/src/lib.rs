@@ -62,6 +62,15 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A loopback port that was free a moment ago (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
 /// The workspace root (the folder holding `.ci/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e/ sits in the workspace root").to_path_buf()
@@ -119,6 +128,20 @@ impl Cluster {
         let out = self.kubectl(args);
         assert!(out.status.success(), "kubectl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (up to two minutes) until none of `namespaces` exists: a previous test deletes
+    /// its namespaces without waiting, and they cannot be created again while terminating.
+    pub fn wait_namespaces_gone(&self, namespaces: &[&str]) {
+        let mut args = vec!["get", "namespace"];
+        args.extend_from_slice(namespaces);
+        args.extend_from_slice(&["-o", "name"]);
+        for _ in 0..240 {
+            if String::from_utf8_lossy(&self.kubectl(&args).stdout).trim().is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
     }
 
     /// Applies a manifest given as text (`kubectl apply -f -`).

@@ -3,7 +3,6 @@
 //! ValidatingWebhookConfiguration scoped to one labelled namespace, and pods are created
 //! through the API server with the kube client.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Client;
-use kubesecops_e2e::{kubesecops, ChildGuard, Cluster};
+use kubesecops_e2e::{free_port, kubesecops, ChildGuard, Cluster};
 use serde_json::json;
 
 const NAMESPACE: &str = "e2e-admission";
@@ -37,10 +36,6 @@ fn write_certificates(dir: &Path) -> String {
     std::fs::write(dir.join("tls.crt"), server_cert.pem()).unwrap();
     std::fs::write(dir.join("tls.key"), server_key.serialize_pem()).unwrap();
     ca.pem()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Deletes the webhook registration and the namespace, whatever happened in the test.

@@ -8,12 +8,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kubesecops_e2e::{find_program, kubesecops, require, ChildGuard, Cluster};
+use kubesecops_e2e::{find_program, free_port, kubesecops, require, ChildGuard, Cluster};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("address").port()
-}
 
 /// Runs kubesecops with `args` and returns (exit code, parsed JSON stdout).
 fn run_json(args: &[&str]) -> (i32, Value) {
@@ -439,13 +435,7 @@ fn cluster_probe_from_pod_uses_the_mounted_token() {
             ]);
         }
     }
-    for _ in 0..240 {
-        let out = cluster.kubectl(&["get", "namespace", "e2e-probe-pod", "-o", "name"]);
-        if String::from_utf8_lossy(&out.stdout).trim().is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    cluster.wait_namespaces_gone(&["e2e-probe-pod"]);
     let _cleanup = Cleanup(&cluster);
     let manifest = r#"apiVersion: v1
 kind: Namespace

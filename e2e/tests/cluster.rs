@@ -155,15 +155,7 @@ struct Scenario(Cluster);
 
 impl Scenario {
     fn apply(cluster: &Cluster) -> Scenario {
-        // A previous test's scenario is deleted without waiting: its namespaces must be gone
-        // before they can be created again.
-        for _ in 0..240 {
-            let out = cluster.kubectl(&["get", "namespace", "e2e-cluster", "e2e-cluster-b", "-o", "name"]);
-            if String::from_utf8_lossy(&out.stdout).trim().is_empty() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
+        cluster.wait_namespaces_gone(&["e2e-cluster", "e2e-cluster-b"]);
         let guard = Scenario(cluster.clone());
         let out = cluster.apply(SCENARIO);
         assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));

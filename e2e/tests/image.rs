@@ -8,14 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kubesecops_e2e::{find_program, kubesecops, require, ChildGuard};
+use kubesecops_e2e::{find_program, free_port, kubesecops, require, ChildGuard};
 use serde_json::Value;
 
 const TAG: &str = "1.0";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("address").port()
-}
 
 fn run(program: &str, args: &[&str]) {
     let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));

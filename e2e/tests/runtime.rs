@@ -2,19 +2,14 @@
 //! and fed by the real API server's audit webhook (cluster phase).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kubesecops_e2e::{
-    find_program, kubesecops, kubesecops_bin, require, ChildGuard, Cluster, AUDIT_WEBHOOK_ADDR,
+    find_program, free_port, kubesecops, kubesecops_bin, require, ChildGuard, Cluster, AUDIT_WEBHOOK_ADDR,
 };
-
-/// A loopback port free right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 /// A minimal HTTP/1.1 request (the tests need no client library): returns status and body.
 fn http(method: &str, addr: SocketAddr, path: &str, body: &str) -> Option<(u16, String)> {
