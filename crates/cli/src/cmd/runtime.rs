@@ -358,15 +358,25 @@ fn replay(args: ReplayArgs) -> Result<Status> {
         "kubesecops: {events} event(s), {total} alert(s); {} k8s_audit rule(s) ({} disabled), {skipped} rule(s) of other sources skipped",
         stats.audit_rules, stats.disabled
     )?;
-    for ((priority, rule), count) in &per_rule {
+    replay_summary(&mut stderr, &per_rule, &errors)
+}
+
+/// The end of every replay: alerts per rule and the input errors on stderr (after the
+/// source's own totals line), then the exit status.
+pub(crate) fn replay_summary(
+    stderr: &mut impl Write,
+    per_rule: &BTreeMap<(Priority, String), usize>,
+    errors: &[String],
+) -> Result<Status> {
+    for ((priority, rule), count) in per_rule {
         writeln!(stderr, "  {count:>6}  {priority:<13} {rule}")?;
     }
-    for error in &errors {
+    for error in errors {
         writeln!(stderr, "kubesecops: error: {error}")?;
     }
     Ok(if !errors.is_empty() {
         Status::InputErrors
-    } else if total > 0 {
+    } else if per_rule.values().any(|&count| count > 0) {
         Status::Findings
     } else {
         Status::Clean

@@ -247,19 +247,7 @@ pub fn replay(
         stats.syscall_disabled,
         stats.syscall_unsupported.len()
     )?;
-    for ((priority, rule), count) in &per_rule {
-        writeln!(stderr, "  {count:>6}  {priority:<13} {rule}")?;
-    }
-    for error in &errors {
-        writeln!(stderr, "kubesecops: error: {error}")?;
-    }
-    Ok(if !errors.is_empty() {
-        Status::InputErrors
-    } else if total > 0 {
-        Status::Findings
-    } else {
-        Status::Clean
-    })
+    super::runtime::replay_summary(&mut stderr, &per_rule, &errors)
 }
 
 #[cfg(test)]
