@@ -799,11 +799,20 @@ impl NodeCompiler<'_> {
             let rhs = self.slot(other)?;
             return Ok(Test::Field { op, rhs });
         }
-        let values: Vec<String> = match rhs {
+        let mut values: Vec<String> = match rhs {
             Rhs::Value(v) => vec![v.clone()],
             Rhs::List(items) => items.clone(),
             Rhs::Field(_) => unreachable!("handled above"),
         };
+        if ty == FieldType::HostName {
+            // The names are what the sensor resolves; the field yields them in this form.
+            for value in &mut values {
+                *value = crate::hostnames::canonical(value);
+                if matches!(op, Op::Eq | Op::Ne | Op::In | Op::Intersects) {
+                    crate::hostnames::table().register(value);
+                }
+            }
+        }
         if let Some(modifier) = modifier {
             let tests =
                 values.iter().map(|v| scalar_test(op, v, ty, &shown)).collect::<Result<Vec<_>, _>>()?;
@@ -830,7 +839,7 @@ impl NodeCompiler<'_> {
                         .map(|v| parse_i64(v).map(|n| n.to_string()).ok_or_else(|| not_a_number(v, &shown)))
                         .collect::<Result<_, _>>()?,
                     FieldType::IpAddr => values.iter().map(|v| normalize_ip(v)).collect(),
-                    FieldType::Str | FieldType::IpNet => values,
+                    FieldType::Str | FieldType::IpNet | FieldType::HostName => values,
                 };
                 Ok(Test::Set { op, set: ValueSet::new(values) })
             }

@@ -621,6 +621,27 @@ mod tests {
     }
 
     #[test]
+    fn host_name_fields_match_the_addresses_the_names_resolve_to() {
+        use crate::hostnames::{table, StaticResolver};
+        // Names unique to this test: the table is process-wide.
+        let text = "- rule: API\n  desc: d\n  condition: evt.type = connect and fd.sip.name in (Api.Engine-Test.example., other.engine-test.example)\n  output: 'to %fd.sip.name'\n  priority: INFO\n";
+        let rules = ruleset(text);
+        assert!(table().names().contains(&"api.engine-test.example".to_string()));
+        let event = SyscallEvent::parse_line(&CONNECT.replace('\n', " ")).unwrap();
+        assert!(rules.evaluate_syscall(&event).is_empty(), "no match before the names are resolved");
+        let mut names = std::collections::BTreeMap::new();
+        names.insert("api.engine-test.example".to_string(), vec!["192.168.7.9".parse().unwrap()]);
+        table().refresh(&StaticResolver(names));
+        let found = rules.evaluate_syscall(&event);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].output, "to api.engine-test.example");
+        let elsewhere =
+            SyscallEvent::parse_line(&CONNECT.replace('\n', " ").replace("192.168.7.9", "192.168.7.10"))
+                .unwrap();
+        assert!(rules.evaluate_syscall(&elsewhere).is_empty());
+    }
+
+    #[test]
     fn syscall_rules_do_not_see_audit_events_and_vice_versa() {
         let rules = ruleset(RULES);
         let event =

@@ -40,6 +40,9 @@ pub enum FieldType {
     IpAddr,
     /// An address compared with networks (`fd.net`, `fd.snet`): `=` and `in` test membership.
     IpNet,
+    /// The registered host names an address resolves from (`fd.sip.name`): operands are
+    /// names, registered for resolution when the rule compiles (see [`crate::hostnames`]).
+    HostName,
 }
 
 /// Description of one field of the catalog.

@@ -10,6 +10,8 @@
 //! - [`event`]: recognising audit events (`Event`, `EventList`) in JSON streams.
 //! - [`syscall`] and [`sysfields`]: syscall events (the `syscall` source, the sensor's events
 //!   and their capture format) and their Falco fields (`evt.*`, `proc.*`, `fd.*`, ...).
+//! - [`hostnames`]: the host names rules compare addresses with (`fd.sip.name`), resolved
+//!   and refreshed outside evaluation.
 //!
 //! ```
 //! use kubesecops_runtime::{event, json, RuleLoader};
@@ -38,6 +40,7 @@ pub mod condition;
 pub mod engine;
 pub mod event;
 pub mod fields;
+pub mod hostnames;
 pub mod json;
 pub mod loader;
 pub mod matchers;

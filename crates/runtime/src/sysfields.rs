@@ -25,7 +25,7 @@ const fn t(name: &'static str, arg: ArgKind, ty: FieldType, desc: &'static str) 
 }
 
 use ArgKind::{Index as I, Key as K, None as N};
-use FieldType::{IpAddr as IP, IpNet as NET, I64, U64};
+use FieldType::{HostName as HOST, IpAddr as IP, IpNet as NET, I64, U64};
 
 /// Every field of the source. `evt.arg.NAME` is the dotted spelling of `evt.arg[NAME]`.
 pub const FIELDS: &[FieldInfo] = &[
@@ -91,6 +91,10 @@ pub const FIELDS: &[FieldInfo] = &[
     t("fd.lip", N, IP, "The local IP address"),
     t("fd.rip", N, IP, "The remote IP address"),
     t("fd.ip", N, IP, "The client or server IP address (filters only)"),
+    t("fd.cip.name", N, HOST, "The rules' host names that resolve to the client IP address"),
+    t("fd.sip.name", N, HOST, "The rules' host names that resolve to the server IP address"),
+    t("fd.lip.name", N, HOST, "The rules' host names that resolve to the local IP address"),
+    t("fd.rip.name", N, HOST, "The rules' host names that resolve to the remote IP address"),
     t("fd.cport", N, U64, "The client port"),
     t("fd.sport", N, U64, "The server port"),
     t("fd.lport", N, U64, "The local port"),
@@ -195,6 +199,8 @@ pub enum SysField {
     L4Proto,
     /// An address: client, server, local, remote or either (`fd.ip`, `fd.net`).
     Ip(Side),
+    /// The registered host names resolving to an address (`fd.sip.name`, ...).
+    IpName(Side),
     /// A port: client, server, local, remote or either.
     Port(Side),
     Connected,
@@ -320,6 +326,10 @@ pub fn resolve(name: &str, arg: Option<&str>) -> Result<(SysField, FieldInfo), F
         "fd.lip" | "fd.lnet" => F::Ip(Side::Local),
         "fd.rip" | "fd.rnet" => F::Ip(Side::Remote),
         "fd.ip" | "fd.net" => F::Ip(Side::Any),
+        "fd.cip.name" => F::IpName(Side::Client),
+        "fd.sip.name" => F::IpName(Side::Server),
+        "fd.lip.name" => F::IpName(Side::Local),
+        "fd.rip.name" => F::IpName(Side::Remote),
         "fd.cport" => F::Port(Side::Client),
         "fd.sport" => F::Port(Side::Server),
         "fd.lport" => F::Port(Side::Local),
@@ -361,6 +371,19 @@ fn many(values: Vec<Cow<'_, str>>) -> Option<Values<'_>> {
         0 => None,
         1 => values.pop().map(Values::One),
         _ => Some(Values::Many(values)),
+    }
+}
+
+/// The addresses of the sides a field reads: client, server, local, remote or both.
+fn side_ips(fd: &crate::syscall::Fd, side: Side) -> Vec<Option<&str>> {
+    let local_client = fd.local_is_client.unwrap_or(true);
+    let (c, s) = (fd.cip.as_deref(), fd.sip.as_deref());
+    match side {
+        Side::Client => vec![c],
+        Side::Server => vec![s],
+        Side::Local => vec![if local_client { c } else { s }],
+        Side::Remote => vec![if local_client { s } else { c }],
+        Side::Any => vec![c, s],
     }
 }
 
@@ -557,18 +580,11 @@ impl SysField {
             F::FdTypeChar => owned(fd?.kind.typechar().to_string()),
             F::FdType => one(fd?.kind.name()),
             F::L4Proto => fd?.l4proto.as_deref().and_then(one),
-            F::Ip(side) => {
-                let fd = fd?;
-                let local_client = fd.local_is_client.unwrap_or(true);
-                let (c, s) = (fd.cip.as_deref(), fd.sip.as_deref());
-                let pick = match side {
-                    Side::Client => vec![c],
-                    Side::Server => vec![s],
-                    Side::Local => vec![if local_client { c } else { s }],
-                    Side::Remote => vec![if local_client { s } else { c }],
-                    Side::Any => vec![c, s],
-                };
-                many(pick.into_iter().flatten().map(Cow::Borrowed).collect())
+            F::Ip(side) => many(side_ips(fd?, *side).into_iter().flatten().map(Cow::Borrowed).collect()),
+            F::IpName(side) => {
+                let table = crate::hostnames::table();
+                let names = side_ips(fd?, *side).into_iter().flatten().flat_map(|ip| table.names_of(ip));
+                many(names.map(Cow::Owned).collect())
             }
             F::Port(side) => {
                 let fd = fd?;

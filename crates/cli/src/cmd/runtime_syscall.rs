@@ -32,6 +32,10 @@ pub struct SensorArgs {
     /// Stop after SECONDS (default: until SIGINT or SIGTERM).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<u64>,
+    /// Resolve the host names the rules use (`fd.sip.name`) again every SECONDS (0: only at
+    /// start).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub host_refresh: u64,
 }
 
 /// The syscall rules: the files in order, or the built-in syscall rules when there is none.
@@ -57,6 +61,54 @@ pub(crate) fn announce(rules: &Ruleset) {
             eprintln!("  {rule}: {reason}");
         }
     }
+}
+
+/// Resolves the host names the rules compare addresses with (`fd.sip.name`) through the
+/// system's resolver and says on stderr what each resolved to; a name that does not resolve
+/// is said too, since the checks on it stay false until it does.
+pub(crate) fn resolve_host_names() {
+    let table = kubesecops_runtime::hostnames::table();
+    for found in table.refresh(&kubesecops_runtime::hostnames::SystemResolver) {
+        match (&found.error, found.addrs.is_empty()) {
+            (None, _) | (Some(_), false) => eprintln!(
+                "kubesecops: host name {} (used by rules) resolves to {}",
+                found.name,
+                found.addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            (Some(error), true) => eprintln!(
+                "kubesecops: warning: host name {} (used by rules) does not resolve ({error}): checks on it are false until it does",
+                found.name
+            ),
+        }
+    }
+}
+
+/// Resolves the rules' host names again every `every`, in a thread of its own, and says on
+/// stderr when a name's addresses change; evaluation reads the last results and never waits.
+#[cfg(feature = "ebpf")]
+fn refresh_host_names(every: std::time::Duration) {
+    let table = kubesecops_runtime::hostnames::table();
+    if table.names().is_empty() || every.is_zero() {
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut last: Vec<Vec<std::net::IpAddr>> = Vec::new();
+        loop {
+            std::thread::sleep(every);
+            let found = table.refresh(&kubesecops_runtime::hostnames::SystemResolver);
+            let now: Vec<_> = found.iter().map(|f| f.addrs.clone()).collect();
+            if !last.is_empty() && now != last {
+                for f in &found {
+                    eprintln!(
+                        "kubesecops: host name {} now resolves to {}",
+                        f.name,
+                        f.addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
+            last = now;
+        }
+    });
 }
 
 /// One alert as a JSON line: the keys of the audit path (`rule`, `priority`, `time`, `output`,
@@ -111,6 +163,8 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
 
     let rules = load_rules(&args.rules)?.with_matching(super::runtime::matching(args.rule_matching));
     announce(&rules);
+    resolve_host_names();
+    refresh_host_names(std::time::Duration::from_secs(args.host_refresh));
     let mut capture = match &args.capture {
         Some(path) => Some(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
@@ -202,6 +256,7 @@ pub fn replay(
 ) -> Result<Status> {
     let rules = load_rules(rule_files)?.with_matching(matching);
     announce(&rules);
+    resolve_host_names();
     let mut out = output::open(output_path)?;
     let mut errors: Vec<String> = Vec::new();
     let mut events = 0usize;
@@ -324,5 +379,32 @@ mod tests {
         assert_eq!(status, Status::InputErrors);
         let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
         assert_eq!(line["output"], "vi opened /etc/hosts k8s.ns=shop k8s.pod=cart-1");
+    }
+
+    #[test]
+    fn host_names_in_rules_resolve_through_the_system_resolver() {
+        // `localhost` comes from /etc/hosts: resolved locally, no DNS query leaves the host.
+        let rules = "- rule: Loopback by name\n  desc: d\n  condition: evt.type = connect and fd.sip.name = localhost\n  output: '%proc.name to %fd.sip.name:%fd.sport'\n  priority: NOTICE\n";
+        let connect = |ip: &str| {
+            let mut event = open_event("curl", "");
+            event.ty = "connect".into();
+            event.args.clear();
+            event.fd = Some(Fd {
+                num: 3,
+                kind: FdKind::Ipv4,
+                name: format!("->{ip}:8080"),
+                sip: Some(ip.into()),
+                sport: Some(8080),
+                ..Fd::default()
+            });
+            event.to_json_line()
+        };
+        let capture = format!("{}\n{}\n", connect("127.0.0.1"), connect("10.9.9.9"));
+        let (status, out) = run(&capture, Some(rules));
+        assert_eq!(status, Status::Findings);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 1, "{out}");
+        let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert!(line["output"].as_str().unwrap().starts_with("curl to localhost:8080"), "{line}");
     }
 }
