@@ -205,7 +205,12 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
     if proc.name.is_empty() || record.kind == Kind::Syscall {
         proc.name = record.comm.clone();
     }
-    let container_id = table.get(pid).and_then(|e| e.container.clone());
+    // The cgroup id names the container even when the process is already gone from /proc;
+    // the table's entry (from /proc/PID/cgroup) is the fallback.
+    let container_id = match table.cgroups.lookup(record.cgroup) {
+        Some(found) => found,
+        None => table.get(pid).and_then(|e| e.container.clone()),
+    };
     let ty = if record.kind == Kind::Exec { "execve" } else { syscall_name(record.id) };
     let mut event = SyscallEvent {
         time_ns,
@@ -318,6 +323,7 @@ mod tests {
             ts: 100,
             args: [u64::MAX - 99, 0, 0o2000000, 0, 0, 0],
             comm: "cat".into(),
+            cgroup: 0,
             s0: b"/etc/shadow".to_vec(),
             s1: Vec::new(),
             argv: Vec::new(),

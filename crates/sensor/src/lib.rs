@@ -3,11 +3,13 @@
 //! - [`raw`]: the records the BPF programs write to the ring buffer, decoded.
 //! - [`procs`]: the user-space process table (seeded from `/proc`, kept by exec, fork and exit
 //!   records) and container attribution from cgroup paths and the runtime's bundle files.
+//! - [`cgroups`]: container attribution by the cgroup id every record carries.
 //! - [`enrich`]: turning a raw record into a [`kubesecops_runtime::SyscallEvent`].
 //! - `bpf` (feature `bpf`): loading the tracepoint programs with libbpf-rs and the event loop.
 //!
 //! Everything but `bpf` is plain Rust and needs no privileges, so it is tested everywhere.
 
+pub mod cgroups;
 pub mod enrich;
 pub mod procs;
 pub mod raw;

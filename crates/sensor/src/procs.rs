@@ -36,6 +36,8 @@ pub struct ProcTable {
     containers: HashMap<String, ContainerInfo>,
     users: HashMap<u64, String>,
     bundle_dirs: Vec<PathBuf>,
+    /// Cgroup ids to containers (records carry the id of their process's cgroup).
+    pub cgroups: crate::cgroups::CgroupMap,
 }
 
 /// The container id in a cgroup path: the last 64-hex-digit token (containerd

@@ -5,7 +5,7 @@ pub const STR_MAX: usize = 256;
 /// Maximum bytes of the argument area.
 pub const ARGV_MAX: usize = 512;
 /// Size of one record.
-pub const RECORD_SIZE: usize = 4 * 6 + 8 * 3 + 8 * 6 + 16 + 4 * 4 + STR_MAX * 2 + ARGV_MAX;
+pub const RECORD_SIZE: usize = 4 * 6 + 8 * 3 + 8 * 6 + 16 + 8 + 4 * 4 + STR_MAX * 2 + ARGV_MAX;
 
 /// What a record reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,9 @@ pub struct Record {
     pub args: [u64; 6],
     /// `comm`.
     pub comm: String,
+    /// The id of the process's cgroup v2 (the inode of its directory); `0` or the root's on
+    /// hosts without a cgroup v2 hierarchy.
+    pub cgroup: u64,
     /// First string (path, name) or raw bytes (a sockaddr).
     pub s0: Vec<u8>,
     /// Second string.
@@ -97,10 +100,11 @@ impl Record {
             *arg = u64_at(b, 48 + 8 * i);
         }
         let comm = String::from_utf8_lossy(&c_bytes(&b[96..112], 16)).into_owned();
-        let len0 = u32_at(b, 112) as usize;
-        let len1 = u32_at(b, 116) as usize;
-        let argv_len = (u32_at(b, 120) as usize).min(ARGV_MAX);
-        let s0_at = 128;
+        let cgroup = u64_at(b, 112);
+        let len0 = u32_at(b, 120) as usize;
+        let len1 = u32_at(b, 124) as usize;
+        let argv_len = (u32_at(b, 128) as usize).min(ARGV_MAX);
+        let s0_at = 136;
         let s1_at = s0_at + STR_MAX;
         let argv_at = s1_at + STR_MAX;
         let s0 = if kind == Kind::Syscall && len0 == 28 && !b[s0_at..s0_at + 2].iter().all(|&c| c == 0) {
@@ -121,6 +125,7 @@ impl Record {
             ts: u64_at(b, 40),
             args,
             comm,
+            cgroup,
             s0,
             s1: c_bytes(&b[s1_at..argv_at], len1),
             argv: b[argv_at..argv_at + argv_len].to_vec(),
@@ -141,12 +146,13 @@ mod tests {
         b[32..40].copy_from_slice(&(-2i64).to_ne_bytes());
         b[56..64].copy_from_slice(&0x1234u64.to_ne_bytes());
         b[96..99].copy_from_slice(b"cat");
-        b[112..116].copy_from_slice(&12u32.to_ne_bytes());
-        b[128..139].copy_from_slice(b"/etc/shadow");
+        b[112..120].copy_from_slice(&7777u64.to_ne_bytes());
+        b[120..124].copy_from_slice(&12u32.to_ne_bytes());
+        b[136..147].copy_from_slice(b"/etc/shadow");
         let r = Record::decode(&b).unwrap();
         assert_eq!((r.kind, r.pid, r.id, r.ret), (Kind::Syscall, 42, 257, -2));
         assert_eq!(r.args[1], 0x1234);
-        assert_eq!(r.comm, "cat");
+        assert_eq!((r.comm.as_str(), r.cgroup), ("cat", 7777));
         assert_eq!(r.s0, b"/etc/shadow");
         assert!(r.s1.is_empty() && r.argv.is_empty());
         assert_eq!(Record::decode(&b[..10]), Err(RecordError::Short(10)));

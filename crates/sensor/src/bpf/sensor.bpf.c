@@ -63,6 +63,7 @@ struct event {
 	__u64 ts;
 	__u64 args[6];
 	char comm[16];
+	__u64 cgroup; /* the cgroup v2 id: the container, even after the process is gone */
 	__u32 len0;
 	__u32 len1;
 	__u32 argv_len;
@@ -158,6 +159,7 @@ static __always_inline void fill_common(struct event *e, __u32 kind)
 	e->gid = uid_gid >> 32;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->ts = bpf_ktime_get_ns();
+	e->cgroup = bpf_get_current_cgroup_id();
 	e->len0 = 0;
 	e->len1 = 0;
 	e->argv_len = 0;
