@@ -111,3 +111,213 @@ fn local_sensor_alerts_on_host_activity_and_capture_replays() {
         assert!(replayed.contains(rule), "replay lacks {rule}: {replayed}");
     }
 }
+
+/// A tiny program that copies a file into an anonymous memory file and executes it from
+/// there (`memfd_create` + `fexecve`): fileless execution as malware does it. Built static so
+/// it runs in the busybox image.
+const MEMFD_EXEC_C: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+extern char **environ;
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: memfd-exec FILE ARGV0 [ARG]...\n"); return 2; }
+    int in = open(argv[1], O_RDONLY);
+    int mem = memfd_create("kso-payload", 0);
+    if (in < 0 || mem < 0) { perror("open/memfd_create"); return 1; }
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(mem, buf, (size_t)n) != n) { perror("write"); return 1; }
+    fexecve(mem, argv + 2, environ);
+    perror("fexecve");
+    return 1;
+}
+"#;
+
+/// Falco's own `falco_rules.yaml`, unchanged, from the shared suites.
+fn falco_rules() -> std::path::PathBuf {
+    kubesecops_e2e::workspace_root()
+        .join("../shared/suites/falco-k8saudit/falco-rules/rules/falco_rules.yaml")
+}
+
+/// The sensor runs (with Falco's `falco_rules.yaml`) while a pod of the test cluster does
+/// what an intruder does: reads /etc/shadow, runs `nc -e`, greps for private keys, runs a
+/// program from /dev/shm and one from a memfd, and connects to the API server by its
+/// Service address. Each gives its Falco rule with the pod's name and namespace; ordinary
+/// activity of the same pod gives nothing. The API server's name in Falco's rule
+/// (`fd.sip.name="kubernetes.default.svc.cluster.local"`) is resolved by the sensor: the
+/// test gives it a hosts file of its own (a private mount namespace) naming the Service IP.
+#[test]
+#[ignore = "end-to-end: .ci/e2e cluster"]
+fn cluster_sensor_reports_falco_rules_for_pod_activity() {
+    let Some(cluster) = kubesecops_e2e::Cluster::require() else { return };
+    if !require(is_root(), "root (the sensor loads BPF programs)") {
+        return;
+    }
+    if !require(built_with_ebpf(), "kubesecops built with --features ebpf") {
+        return;
+    }
+    if !require(falco_rules().is_file(), "../shared/suites/falco-k8saudit (Falco's falco_rules.yaml)") {
+        return;
+    }
+    let compiler = ["cc", "gcc", "clang"].into_iter().find(|c| kubesecops_e2e::have_program(c));
+    if !require(compiler.is_some(), "a C compiler with a static libc (libc6-dev)") {
+        return;
+    }
+    const NS: &str = "e2e-sensor";
+    const POD: &str = "victim";
+    cluster.wait_namespaces_gone(&[NS]);
+
+    // The helper, built static, and the hosts file, in a directory the pod mounts.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("memfd-exec.c"), MEMFD_EXEC_C).unwrap();
+    let built = Command::new(compiler.unwrap())
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.path().join("memfd-exec"))
+        .arg(dir.path().join("memfd-exec.c"))
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "building the memfd helper: {}", String::from_utf8_lossy(&built.stderr));
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n10.96.0.1 kubernetes.default.svc.cluster.local\n").unwrap();
+
+    let manifest = format!(
+        r#"apiVersion: v1
+kind: Namespace
+metadata: {{name: {NS}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: {POD}, namespace: {NS}}}
+spec:
+  dnsPolicy: Default
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: localhost/busybox:1.35
+    imagePullPolicy: Never
+    # The image has no /etc/shadow: the pod writes one before the sensor starts.
+    command: ["/bin/sh", "-c", "echo 'root:*:19000:0:99999:7:::' > /etc/shadow && chmod 600 /etc/shadow && touch /tmp/ready && exec sleep 100000"]
+    volumeMounts:
+    - {{name: helper, mountPath: /kso, readOnly: true}}
+    - {{name: shm, mountPath: /dev/shm}}
+  volumes:
+  - name: helper
+    hostPath: {{path: "{}", type: Directory}}
+  - name: shm
+    emptyDir: {{medium: Memory}}
+"#,
+        dir.path().display()
+    );
+    let out = cluster.apply(&manifest);
+    assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
+    cluster.kubectl_ok(&["wait", "-n", NS, "--for=condition=Ready", &format!("pod/{POD}"), "--timeout=120s"]);
+    let exec = |args: &[&str]| {
+        let mut all = vec!["exec", "-n", NS, POD, "--"];
+        all.extend_from_slice(args);
+        cluster.kubectl(&all)
+    };
+    let start = Instant::now();
+    while !exec(&["test", "-f", "/tmp/ready"]).status.success() {
+        assert!(start.elapsed() < Duration::from_secs(30), "the pod never wrote /etc/shadow");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    // The sensor, in a mount namespace of its own where /etc/hosts is the test's file.
+    let capture = dir.path().join("capture.jsonl");
+    let script = format!(
+        "mount --bind '{}' /etc/hosts && exec '{}' runtime sensor --rules '{}' --duration 120 --capture '{}'",
+        hosts.display(),
+        kubesecops_e2e::kubesecops_bin().display(),
+        falco_rules().display(),
+        capture.display()
+    );
+    let child = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = ChildGuard(child);
+    let start = Instant::now();
+    while std::fs::metadata(&capture).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "the sensor recorded nothing");
+        std::fs::read_to_string("/etc/hostname").ok();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Ordinary activity of the pod.
+    for args in [&["cat", "/etc/hostname"][..], &["ls", "/"], &["sh", "-c", "echo hello > /tmp/greeting"]] {
+        assert!(exec(args).status.success(), "{args:?}");
+    }
+    // What an intruder does.
+    exec(&["cat", "/etc/shadow"]);
+    // busybox nc takes `-e PROG` last.
+    exec(&["nc", "-w", "1", "127.0.0.1", "9", "-e", "/bin/true"]);
+    exec(&["grep", "-r", "BEGIN PRIVATE", "/etc"]);
+    exec(&["sh", "-c", "cp /bin/busybox /dev/shm/true && /dev/shm/true"]);
+    exec(&["/kso/memfd-exec", "/bin/busybox", "true"]);
+    exec(&["nc", "-w", "2", "10.96.0.1", "443"]);
+    // Let the last records through the ring buffer, then stop the sensor (SIGTERM: it
+    // writes its summary and flushes the capture).
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: kill with the pid of our own child (unshare and sh exec into the sensor).
+    unsafe { libc_kill(guard.0.id() as i32, 15) };
+    let status = guard.0.wait().unwrap();
+    let mut stdout = String::new();
+    guard.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let mut stderr = String::new();
+    guard.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    cluster.kubectl(&["delete", "namespace", NS, "--wait=false"]);
+    assert_eq!(status.code(), Some(1), "alerts make exit code 1; stderr: {stderr}");
+    assert!(
+        stderr.contains("kubernetes.default.svc.cluster.local") && stderr.contains("10.96.0.1"),
+        "the sensor says what the rules' host names resolve to: {stderr}"
+    );
+
+    let alerts: Vec<serde_json::Value> =
+        stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let of_pod: Vec<&serde_json::Value> = alerts
+        .iter()
+        .filter(|a| a["output_fields"]["k8s.pod.name"] == POD && a["output_fields"]["k8s.ns.name"] == NS)
+        .collect();
+    let shown: Vec<String> =
+        of_pod.iter().map(|a| format!("{} | {}", a["rule"], a["output_fields"]["proc.cmdline"])).collect();
+    let fired = |rule: &str, cmdline: &str| {
+        of_pod.iter().any(|a| {
+            a["rule"] == rule
+                && a["output_fields"]["proc.cmdline"].as_str().unwrap_or_default().contains(cmdline)
+                && a["output"].as_str().unwrap_or_default().contains(&format!("k8s.ns={NS} k8s.pod={POD}"))
+        })
+    };
+    for (rule, cmdline) in [
+        ("Read sensitive file untrusted", "cat /etc/shadow"),
+        ("Netcat Remote Code Execution in Container", "nc -w 1 127.0.0.1 9 -e /bin/true"),
+        ("Search Private Keys or Passwords", "grep -r BEGIN PRIVATE /etc"),
+        ("Execution from /dev/shm", "/dev/shm/true"),
+        ("Fileless execution via memfd_create", "true"),
+        ("Contact K8S API Server From Container", "nc -w 2 10.96.0.1 443"),
+    ] {
+        assert!(
+            fired(rule, cmdline),
+            "no '{rule}' for `{cmdline}` in the pod's alerts:\n{}\nall alerts:\n{stdout}\nstderr:\n{stderr}",
+            shown.join("\n")
+        );
+    }
+    for ordinary in ["cat /etc/hostname", "ls /", "echo hello"] {
+        assert!(
+            !shown.iter().any(|s| s.contains(ordinary)),
+            "ordinary activity `{ordinary}` alerted:\n{}",
+            shown.join("\n")
+        );
+    }
+    assert!(alerts.iter().all(|a| a["drops"]["kernel"].is_u64()), "every alert carries the drop count");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
