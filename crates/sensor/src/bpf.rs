@@ -18,6 +18,9 @@ use crate::SensorError;
 /// The compiled BPF object (built by `build.rs` with clang).
 const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
 
+/// How long the loop waits for a wakeup before reading what is there anyway.
+const POLL: Duration = Duration::from_millis(50);
+
 /// Records kept between two polls at most; past it they are counted as dropped in user space.
 const MAX_PENDING: usize = 65_536;
 
@@ -32,6 +35,10 @@ pub struct Counters {
     pub kernel_drops: Vec<u64>,
     /// Records dropped in user space (too many between two polls) or undecodable.
     pub user_drops: u64,
+    /// Programs not attached because the kernel has no such syscall tracepoint.
+    pub unwatched: Vec<String>,
+    /// Run statistics of the programs at the end of the run (see [`program_stats`]).
+    pub programs: Vec<ProgramStats>,
 }
 
 impl Counters {
@@ -56,9 +63,16 @@ pub fn run(
     let obj =
         open.load().map_err(|e| err("load the BPF programs (root or CAP_BPF+CAP_PERFMON needed)", e))?;
     let mut links = Vec::new();
+    let mut unwatched = Vec::new();
     for prog in obj.progs_mut() {
         let name = prog.name().to_string_lossy().into_owned();
-        links.push(prog.attach().map_err(|e| err(&format!("attach {name}"), e))?);
+        match prog.attach() {
+            Ok(link) => links.push(link),
+            // A syscall this kernel does not have (init_module without module support):
+            // nothing to watch, and said at start rather than failing the whole sensor.
+            Err(_) if syscall_tracepoint_missing(&name) => unwatched.push(name),
+            Err(e) => return Err(err(&format!("attach {name}"), e)),
+        }
     }
     let map = |name: &str| {
         obj.maps().find(|m| m.name() == name).ok_or_else(|| SensorError::Bpf(format!("map {name} missing")))
@@ -95,9 +109,15 @@ pub fn run(
     table.seed();
     let clock = Clock::now();
     let mut counters = Counters::default();
+    unwatched.sort();
+    counters.unwatched = unwatched;
+    on_tick(&counters);
     let mut last_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
-        if let Err(e) = ring.poll(Duration::from_millis(100)) {
+        // The programs wake this loop only once a batch is waiting; what came in below that
+        // is read when the poll times out, so an alert waits at most about POLL.
+        let polled = ring.poll(POLL).and_then(|()| ring.consume());
+        if let Err(e) = polled {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
@@ -127,6 +147,61 @@ pub fn run(
             last_tick = Instant::now();
         }
     }
+    counters.programs = program_stats();
     drop(links);
     Ok(counters)
+}
+
+/// True when `program` is a syscall program (`enter_NAME`, `exit_NAME`) whose tracepoint the
+/// kernel does not have.
+fn syscall_tracepoint_missing(program: &str) -> bool {
+    let Some(syscall) = program.strip_prefix("enter_").or_else(|| program.strip_prefix("exit_")) else {
+        return false;
+    };
+    let kind = if program.starts_with("enter_") { "enter" } else { "exit" };
+    ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"].iter().any(|root| {
+        std::path::Path::new(root).join("events/syscalls").is_dir()
+            && !std::path::Path::new(root).join(format!("events/syscalls/sys_{kind}_{syscall}")).exists()
+    })
+}
+
+/// Run statistics of one of the sensor's BPF programs (kept by the kernel only while
+/// `kernel.bpf_stats_enabled` is 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramStats {
+    /// The program's name.
+    pub name: String,
+    /// Times it ran.
+    pub runs: u64,
+    /// Nanoseconds spent in it, in total.
+    pub run_time_ns: u64,
+}
+
+/// Whether a program name is one of the sensor's (`enter_NAME`/`exit_NAME` per syscall, and
+/// the sched programs; the kernel keeps 15 bytes of a name).
+fn is_sensor_program(name: &str) -> bool {
+    name.starts_with("enter_")
+        || name.starts_with("exit_")
+        || matches!(name, "on_exec" | "on_fork" | "on_exit")
+}
+
+/// Run statistics of the sensor's loaded programs, when the kernel keeps them
+/// (`sysctl kernel.bpf_stats_enabled=1`); empty otherwise. Benchmarks use it to show what
+/// the programs cost the traced processes per call.
+pub fn program_stats() -> Vec<ProgramStats> {
+    let enabled =
+        std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled").is_ok_and(|t| t.trim() == "1");
+    if !enabled {
+        return Vec::new();
+    }
+    libbpf_rs::query::ProgInfoIter::default()
+        .filter_map(|info| {
+            let name = info.name.to_string_lossy().into_owned();
+            is_sensor_program(&name).then_some(ProgramStats {
+                name,
+                runs: info.run_cnt,
+                run_time_ns: info.run_time_ns,
+            })
+        })
+        .collect()
 }

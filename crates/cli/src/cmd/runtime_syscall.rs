@@ -190,6 +190,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
     let mut total = 0u64;
     let mut io_error: Option<std::io::Error> = None;
     let mut reported_drops = 0u64;
+    let mut said_unwatched = false;
     let counters = kubesecops_sensor::bpf::run(
         stop,
         |event, counters| {
@@ -215,6 +216,13 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
             }
         },
         |counters| {
+            if !said_unwatched && !counters.unwatched.is_empty() {
+                eprintln!(
+                    "kubesecops: this kernel has no tracepoint for: {} (not watched)",
+                    counters.unwatched.join(", ")
+                );
+            }
+            said_unwatched = true;
             let drops = counters.kernel_drops_total() + counters.user_drops;
             if drops != reported_drops {
                 eprintln!(
@@ -238,6 +246,14 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
         counters.kernel_drops,
         counters.user_drops
     );
+    for program in &counters.programs {
+        eprintln!(
+            "kubesecops: BPF program {}: {} run(s), {} ns per run",
+            program.name,
+            program.runs,
+            program.run_time_ns.checked_div(program.runs).unwrap_or(0)
+        );
+    }
     if let Some(e) = io_error {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return Err(e.into());
