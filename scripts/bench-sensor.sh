@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The eBPF sensor's cost to a syscall-heavy workload, measured side by side in one run:
+#   scripts/bench-sensor.sh [ITERATIONS] [ROUNDS]
+# Builds kubesecops (release, --features ebpf) and a C loop of open/read/close on one file,
+# then runs the loop ROUNDS times without the sensor and ROUNDS times with `runtime sensor`
+# running (Falco's falco_rules.yaml when ../shared has it, else the built-in rules),
+# alternating, and prints each run, the medians and the slowdown. Root (the sensor loads BPF
+# programs); needs clang or cc. The sensor's own summary (events, kernel drops) is printed too.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+iterations=${1:-1000000}
+rounds=${2:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cargo build -q --release -p kubesecops --features ebpf
+bin=${CARGO_TARGET_DIR:-target}/release/kubesecops
+cc=$(command -v cc || command -v clang)
+cat > "$work/loop.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 1000000;
+    char buf[256];
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++) {
+        int fd = open("/etc/hostname", O_RDONLY);
+        if (fd < 0) { perror("open"); return 1; }
+        if (read(fd, buf, sizeof buf) < 0) { perror("read"); return 1; }
+        close(fd);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double s = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+    printf("%.4f\n", s);
+    return 0;
+}
+C
+"$cc" -O2 -o "$work/loop" "$work/loop.c"
+rules=()
+falco=../shared/suites/falco-k8saudit/falco-rules/rules/falco_rules.yaml
+[ -f "$falco" ] && rules=(--rules "$falco")
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
+echo "workload: $iterations x open/read/close of /etc/hostname; rules: ${rules[1]:-built-in}"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+without=() with=()
+for round in $(seq "$rounds"); do
+  t=$("$work/loop" "$iterations"); without+=("$t"); echo "round $round without sensor: $t s"
+  "$bin" runtime sensor "${rules[@]}" > "$work/alerts" 2> "$work/sensor.err" &
+  sensor=$!
+  # Attached once it has said so and a probe open shows up in its counters.
+  for _ in $(seq 100); do grep -q "loading BPF programs" "$work/sensor.err" && break; sleep 0.1; done
+  sleep 1
+  t=$("$work/loop" "$iterations"); with+=("$t"); echo "round $round with sensor:    $t s"
+  kill -TERM "$sensor"; wait "$sensor" || true
+  grep "sensor stopped" "$work/sensor.err" | sed 's/^/    /'
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+m0=$(median "${without[@]}"); m1=$(median "${with[@]}")
+awk -v a="$m0" -v b="$m1" -v n="$iterations" 'BEGIN {
+  printf "median without: %.4f s (%.0f iterations/s), with: %.4f s (%.0f iterations/s): slowdown %.1f%%\n",
+    a, n/a, b, n/b, (b/a - 1) * 100 }'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
