@@ -21,6 +21,9 @@ const OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/sensor.bpf.o"));
 /// How long the loop waits for a wakeup before reading what is there anyway.
 const POLL: Duration = Duration::from_millis(50);
 
+/// A batch this large means records keep coming: read again at once.
+const BUSY_BATCH: usize = 256;
+
 /// Records kept between two polls at most; past it they are counted as dropped in user space.
 const MAX_PENDING: usize = 65_536;
 
@@ -113,10 +116,12 @@ pub fn run(
     counters.unwatched = unwatched;
     on_tick(&counters);
     let mut last_tick = Instant::now();
+    let mut busy = false;
     while !stop.load(Ordering::Relaxed) {
         // The programs wake this loop only once a batch is waiting; what came in below that
-        // is read when the poll times out, so an alert waits at most about POLL.
-        let polled = ring.poll(POLL).and_then(|()| ring.consume());
+        // is read when the poll times out, so an alert waits at most about POLL. While
+        // batches are large the loop reads on without waiting for a wakeup.
+        let polled = if busy { ring.consume() } else { ring.poll(POLL).and_then(|()| ring.consume()) };
         if let Err(e) = polled {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -124,6 +129,7 @@ pub fn run(
             return Err(err("poll", e));
         }
         let batch = std::mem::take(&mut *pending.borrow_mut());
+        busy = batch.len() >= BUSY_BATCH;
         for bytes in batch {
             counters.records += 1;
             let Ok(record) = Record::decode(&bytes) else {

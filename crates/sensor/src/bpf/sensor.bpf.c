@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // kubesecops syscall sensor: tracepoint programs feeding one BPF ring buffer.
 //
-// syscalls/sys_enter_NAME keeps the arguments of a watched syscall per thread;
-// syscalls/sys_exit_NAME emits them with the result and the strings they point to. The sched
+// syscalls/sys_exit_NAME emits a watched syscall with its result, its arguments (from the
+// registers saved at entry) and the strings they point to. The sched
 // tracepoints report program starts (with argv and the executable's name), forks and exits for
 // the user-space process table. A failed ring-buffer reservation is counted per CPU.
 //
@@ -51,6 +51,17 @@ struct task_struct {
 	struct mm_struct *mm;
 } __attribute__((preserve_access_index));
 
+/* x86_64 user registers as saved at syscall entry: the arguments, in the ABI's order
+ * di, si, dx, r10, r8, r9. Syscalls do not change them, so they are read at exit. */
+struct pt_regs {
+	unsigned long r10;
+	unsigned long r9;
+	unsigned long r8;
+	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
+} __attribute__((preserve_access_index));
+
 struct event {
 	__u32 kind;
 	__u32 pid;
@@ -73,22 +84,11 @@ struct event {
 	char argv[ARGV_MAX];
 };
 
-struct pending {
-	__s64 id;
-	__u64 args[6];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct pending);
-} inflight SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,15 +105,19 @@ struct {
 	__type(value, __u32);
 } config SEC(".maps");
 
-/* The reader is woken only once a batch is waiting (it also polls on a short timeout): a
- * wakeup per record would cost the traced program a cross-CPU interrupt per syscall, which
- * on a virtual machine is a VM exit each. */
+/* The reader is woken once per batch: by the record that brings the waiting data past
+ * WAKEUP_BYTES, and by nothing else (it also reads on a short timeout, and goes on reading
+ * without sleeping while batches are large). A wakeup costs the traced program several
+ * microseconds (an interrupt to another CPU: on a virtual machine, a VM exit), more than
+ * everything else the programs do. */
 #define WAKEUP_BYTES (256 * 1024)
 
 static __always_inline void submit(struct event *e)
 {
+	/* The waiting data includes this record: reserving it advanced the producer. */
 	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, waiting >= WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	int crossing = waiting >= WAKEUP_BYTES && waiting - sizeof(struct event) < WAKEUP_BYTES;
+	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void count_drop(void)
@@ -134,7 +138,11 @@ static __always_inline void fill_common(struct event *e, __u32 kind)
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)uid_gid;
 	e->gid = uid_gid >> 32;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	/* User space keeps the parent of a process from exec and fork records. */
+	if (kind != KIND_SYSCALL)
+		e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	else
+		e->ppid = 0;
 	e->ts = bpf_ktime_get_ns();
 	e->cgroup = bpf_get_current_cgroup_id();
 	e->len0 = 0;
@@ -151,41 +159,37 @@ static __always_inline __u32 user_str(char *dst, __u64 src)
 	return n > 0 ? (__u32)n : 0;
 }
 
-/* One pair of programs per watched syscall, on the syscalls/sys_enter_NAME and
- * sys_exit_NAME tracepoints: the other syscalls run no program at all (a program on
- * raw_syscalls would run on every read, write and futex of the node). Both contexts have
- * the syscall number at offset 8; the enter context the arguments from offset 16, the exit
- * context the result at 16. */
-static __always_inline int do_enter(void *ctx, long id)
+/* One program per watched syscall, on its syscalls/sys_exit_NAME tracepoint: the other
+ * syscalls run no program at all (a program on raw_syscalls would run on every read, write
+ * and futex of the node), and there is no enter program: the arguments are still in the
+ * registers saved at entry, and the user memory they point to is still mapped, when the
+ * syscall returns. The exit context has the result at offset 16. */
+static __always_inline int do_exit(void *ctx, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 	__u32 *self_pid = bpf_map_lookup_elem(&config, &zero);
 	if (self_pid && (pid_tgid >> 32) == *self_pid)
 		return 0;
-	struct pending p = {};
-	p.id = id;
-	bpf_probe_read_kernel(&p.args, sizeof(p.args), ctx + 16);
-	bpf_map_update_elem(&inflight, &pid_tgid, &p, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int do_exit(void *ctx, long id)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&inflight, &pid_tgid);
-	if (!p)
-		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
 	if (!e) {
 		count_drop();
-		bpf_map_delete_elem(&inflight, &pid_tgid);
 		return 0;
 	}
 	fill_common(e, KIND_SYSCALL);
 	e->id = id;
 	e->ret = *(long *)(ctx + 16);
-	__builtin_memcpy(e->args, p->args, sizeof(e->args));
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* r10 to di are eight adjacent registers (r10 r9 r8 ax cx dx si di): one read. */
+	__u64 saved[8] = {};
+	bpf_probe_read_kernel(saved, sizeof(saved), (void *)regs + bpf_core_field_offset(struct pt_regs, r10));
+	__u64 *args = e->args;
+	args[0] = saved[7];
+	args[1] = saved[6];
+	args[2] = saved[5];
+	args[3] = saved[0];
+	args[4] = saved[2];
+	args[5] = saved[1];
 	/* `id` is a constant in each program: the compiler keeps only its case. */
 	switch (id) {
 	case 2:   /* open(path) */
@@ -193,37 +197,34 @@ static __always_inline int do_exit(void *ctx, long id)
 	case 86:  /* link(old, new) */
 	case 165: /* mount(source, target) */
 	case 319: /* memfd_create(name) */
-		e->len0 = user_str(e->s0, p->args[0]);
+		e->len0 = user_str(e->s0, args[0]);
 		if (id != 2 && id != 319)
-			e->len1 = user_str(e->s1, p->args[1]);
+			e->len1 = user_str(e->s1, args[1]);
 		break;
 	case 257: /* openat(dirfd, path) */
 	case 437:
 	case 263: /* unlinkat(dirfd, path) */
-		e->len0 = user_str(e->s0, p->args[1]);
+		e->len0 = user_str(e->s0, args[1]);
 		break;
 	case 316: /* renameat2(olddirfd, old, newdirfd, new) */
 	case 265: /* linkat(olddirfd, old, newdirfd, new) */
-		e->len0 = user_str(e->s0, p->args[1]);
-		e->len1 = user_str(e->s1, p->args[3]);
+		e->len0 = user_str(e->s0, args[1]);
+		e->len1 = user_str(e->s1, args[3]);
 		break;
 	case 266: /* symlinkat(target, newdirfd, linkpath) */
-		e->len0 = user_str(e->s0, p->args[0]);
-		e->len1 = user_str(e->s1, p->args[2]);
+		e->len0 = user_str(e->s0, args[0]);
+		e->len1 = user_str(e->s1, args[2]);
 		break;
 	case 42: /* connect(fd, sockaddr, len) */
-		if (bpf_probe_read_user(e->s0, 28, (const void *)p->args[1]) == 0)
+		if (bpf_probe_read_user(e->s0, 28, (const void *)args[1]) == 0)
 			e->len0 = 28;
 		break;
 	}
-	bpf_map_delete_elem(&inflight, &pid_tgid);
 	submit(e);
 	return 0;
 }
 
 #define WATCH(name, nr)                                                   \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                       \
-	int enter_##name(void *ctx) { return do_enter(ctx, nr); }         \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                        \
 	int exit_##name(void *ctx) { return do_exit(ctx, nr); }
 
@@ -305,8 +306,6 @@ int on_fork(void *ctx)
 SEC("tracepoint/sched/sched_process_exit")
 int on_exit(void *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&inflight, &pid_tgid);
 	/* Only the end of a whole process (its last thread) matters to the process table. */
 	if (!*(__u8 *)(ctx + 32))
 		return 0;
