@@ -139,6 +139,21 @@ fn absolute(path: &str, cwd: &str) -> String {
     }
 }
 
+/// `AT_FDCWD`: "relative to the working directory" as a directory descriptor.
+const AT_FDCWD: i32 = -100;
+
+/// The directory a directory descriptor of a process refers to (`/proc/PID/fd/N`), for
+/// `*at` calls given a descriptor other than `AT_FDCWD`; `None` for `AT_FDCWD`, or when the
+/// process or the descriptor is already gone.
+fn directory_of_fd(pid: u64, dirfd: i32) -> Option<String> {
+    if dirfd == AT_FDCWD || dirfd < 0 {
+        return None;
+    }
+    let target = std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?;
+    let text = target.to_str()?;
+    text.starts_with('/').then(|| text.to_string())
+}
+
 /// Converts monotonic kernel times to wall-clock times.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
@@ -236,10 +251,16 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
             args.push(("name".into(), s0.clone()));
             args.push(("flags".into(), open_flags(flags)));
             let kind = if flags & 0o200000 != 0 { FdKind::Directory } else { FdKind::File };
+            // openat's directory descriptor: a relative path is relative to it unless it is
+            // AT_FDCWD (open has none).
+            let base = match ty {
+                "open" => proc.cwd.clone(),
+                _ => directory_of_fd(pid, a[0] as i32).unwrap_or_else(|| proc.cwd.clone()),
+            };
             event.fd = Some(Fd {
                 num: if record.ret >= 0 { record.ret } else { -1 },
                 kind,
-                name: absolute(&s0, &proc.cwd),
+                name: absolute(&s0, &base),
                 nameraw: Some(s0.clone()),
                 ..Fd::default()
             });
@@ -304,6 +325,12 @@ mod tests {
         let fd = connect_fd(5, &sa).unwrap();
         assert_eq!((fd.kind, fd.name.as_str(), fd.sport), (FdKind::Ipv4, "->10.96.0.1:443", Some(443)));
         assert_eq!(absolute("x", "/tmp/"), "/tmp/x");
+        // A directory descriptor of this process resolves through /proc.
+        let dir = std::fs::File::open("/usr").unwrap();
+        use std::os::fd::AsRawFd;
+        let me = u64::from(std::process::id());
+        assert_eq!(directory_of_fd(me, dir.as_raw_fd()).as_deref(), Some("/usr"));
+        assert_eq!(directory_of_fd(me, AT_FDCWD), None);
     }
 
     #[test]

@@ -15,6 +15,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+/* The syscall numbers and the saved-register layout below are x86_64's. */
+#ifndef __TARGET_ARCH_x86
+#error "the kubesecops sensor supports x86_64 only (syscall numbers and pt_regs layout)"
+#endif
+
 #define STR_MAX 256
 #define ARGV_MAX 512
 
