@@ -227,9 +227,13 @@ spec:
     }
 
     // The sensor, in a mount namespace of its own where /etc/hosts is the test's file.
+    // Pods and images come from containerd's CRI API (the cluster's own socket).
+    let Some(cri) = kubesecops_e2e::require_env("KSO_CONTAINERD_SOCK") else { return };
+    let metrics_port = kubesecops_e2e::free_port();
     let capture = dir.path().join("capture.jsonl");
     let script = format!(
-        "mount --bind '{}' /etc/hosts && exec '{}' runtime sensor --rules '{}' --duration 120 --capture '{}'",
+        "mount --bind '{}' /etc/hosts && exec '{}' runtime sensor --rules '{}' --duration 120 --capture '{}' \
+         --cri-socket '{cri}' --metrics-addr 127.0.0.1:{metrics_port}",
         hosts.display(),
         kubesecops_e2e::kubesecops_bin().display(),
         falco_rules().display(),
@@ -261,9 +265,10 @@ spec:
     exec(&["sh", "-c", "cp /bin/busybox /dev/shm/true && /dev/shm/true"]);
     exec(&["/kso/memfd-exec", "/bin/busybox", "true"]);
     exec(&["nc", "-w", "2", "10.96.0.1", "443"]);
-    // Let the last records through the ring buffer, then stop the sensor (SIGTERM: it
-    // writes its summary and flushes the capture).
+    // Let the last records through the ring buffer, read the sensor's metrics, then stop it
+    // (SIGTERM: it writes its summary and flushes the capture).
     std::thread::sleep(Duration::from_secs(2));
+    let metrics = http_get(metrics_port, "/metrics");
     // SAFETY: kill with the pid of our own child (unshare and sh exec into the sensor).
     unsafe { libc_kill(guard.0.id() as i32, 15) };
     let status = guard.0.wait().unwrap();
@@ -315,6 +320,32 @@ spec:
         );
     }
     assert!(alerts.iter().all(|a| a["drops"]["kernel"].is_u64()), "every alert carries the drop count");
+    assert!(
+        of_pod
+            .iter()
+            .all(|a| a["output_fields"]["container.image"].as_str().unwrap_or_default().contains("busybox")),
+        "the pod's image comes from the CRI API:\n{stdout}"
+    );
+    for line in [
+        "kubesecops_sensor_kernel_drops_total{cpu=\"0\"}",
+        "kubesecops_sensor_user_drops_total",
+        "kubesecops_sensor_alerts_total{",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
+    }
+}
+
+/// A plain HTTP/1.1 GET on the loopback; the body.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Write;
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the sensor's metrics");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default()
 }
 
 extern "C" {
