@@ -119,6 +119,32 @@ pub struct ImageSpec {
     pub user_specified_image: String,
 }
 
+/// `ListImagesRequest`: no filter, every image.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ListImagesRequest {}
+
+/// `ListImagesResponse`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ListImagesResponse {
+    /// The images.
+    #[prost(message, repeated, tag = "1")]
+    pub images: Vec<CriImage>,
+}
+
+/// `Image`: its id and names.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CriImage {
+    /// Image id (`sha256:...`).
+    #[prost(string, tag = "1")]
+    pub id: String,
+    /// `repo:tag` names.
+    #[prost(string, repeated, tag = "2")]
+    pub repo_tags: Vec<String>,
+    /// `repo@digest` names.
+    #[prost(string, repeated, tag = "3")]
+    pub repo_digests: Vec<String>,
+}
+
 /// Which CRI API version answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {
@@ -134,6 +160,14 @@ impl Api {
         match self {
             Api::V1 => "/runtime.v1.RuntimeService/ListContainers",
             Api::V1alpha2 => "/runtime.v1alpha2.RuntimeService/ListContainers",
+        }
+    }
+
+    /// The gRPC path of `ImageService/ListImages` in this version.
+    pub fn list_images_path(self) -> &'static str {
+        match self {
+            Api::V1 => "/runtime.v1.ImageService/ListImages",
+            Api::V1alpha2 => "/runtime.v1alpha2.ImageService/ListImages",
         }
     }
 
@@ -176,6 +210,8 @@ pub struct CriClient {
     channel: tonic::transport::Channel,
     api: Option<Api>,
     socket: PathBuf,
+    /// Image id to its first `repo:tag` (or `repo@digest`), from the last image list.
+    image_names: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for CriClient {
@@ -200,7 +236,7 @@ impl CriClient {
             let _guard = rt.enter();
             endpoint.connect_lazy()
         };
-        Ok(CriClient { rt, channel, api: None, socket: socket.to_path_buf() })
+        Ok(CriClient { rt, channel, api: None, socket: socket.to_path_buf(), image_names: HashMap::new() })
     }
 
     /// The socket this client talks to.
@@ -214,21 +250,60 @@ impl CriClient {
     }
 
     /// Every container the runtime knows, within `deadline` (version fallback included).
+    ///
+    /// Kubelets create containers from the image id, so containerd lists `sha256:...` as the
+    /// image; such ids are replaced by the image's name from `ImageService/ListImages`, asked
+    /// only when an id is new and only within what is left of the deadline (an id stays when
+    /// that fails: the container is still attributed).
     pub fn list_containers(&mut self, deadline: Duration) -> Result<Vec<CriContainer>, CriError> {
+        let start = Instant::now();
         let channel = self.channel.clone();
         let known = self.api;
         let result = self.rt.block_on(async move {
             tokio::time::timeout(deadline, list_with_fallback(channel, known)).await
         });
-        match result {
-            Err(_) => Err(CriError::Timeout(deadline)),
-            Ok(Err(status)) => Err(status.into()),
-            Ok(Ok((api, containers))) => {
-                self.api = Some(api);
-                Ok(containers)
+        let (api, mut containers) = match result {
+            Err(_) => return Err(CriError::Timeout(deadline)),
+            Ok(Err(status)) => return Err(status.into()),
+            Ok(Ok(answer)) => answer,
+        };
+        self.api = Some(api);
+        let bare = |c: &CriContainer| c.image.as_ref().map(|i| i.image.clone()).filter(|i| i.starts_with("sha256:"));
+        if containers.iter().filter_map(bare).any(|id| !self.image_names.contains_key(&id)) {
+            let left = deadline.saturating_sub(start.elapsed());
+            let channel = self.channel.clone();
+            let images = self.rt.block_on(async move { tokio::time::timeout(left, list_images(channel, api)).await });
+            if let Ok(Ok(images)) = images {
+                self.image_names = image_names(&images);
             }
         }
+        for c in &mut containers {
+            if let Some(spec) = c.image.as_mut() {
+                if let Some(name) = self.image_names.get(&spec.image) {
+                    spec.image = name.clone();
+                }
+            }
+        }
+        Ok(containers)
     }
+}
+
+/// Image id to a name: the first `repo:tag`, else the first `repo@digest` (bounded).
+pub fn image_names(images: &[CriImage]) -> HashMap<String, String> {
+    images
+        .iter()
+        .filter_map(|i| Some((i.id.clone(), i.repo_tags.first().or(i.repo_digests.first())?.clone())))
+        .take(MAX_CACHED)
+        .collect()
+}
+
+async fn list_images(channel: tonic::transport::Channel, api: Api) -> Result<Vec<CriImage>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_MESSAGE);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connect: {e}")))?;
+    let path = http::uri::PathAndQuery::from_static(api.list_images_path());
+    let response: tonic::Response<ListImagesResponse> =
+        grpc.unary(tonic::Request::new(ListImagesRequest {}), path, tonic::codec::ProstCodec::default()).await?;
+    Ok(response.into_inner().images)
 }
 
 /// `ListContainers` in the version that worked last, or v1 then v1alpha2.
