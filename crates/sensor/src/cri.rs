@@ -186,12 +186,19 @@ pub enum CriError {
     /// No answer within the deadline.
     #[error("no answer within {0:?}")]
     Timeout(Duration),
-    /// The runtime answered with an error status (or the connection failed).
+    /// The runtime answered with an error status (or the connection failed); boxed, as a
+    /// status is large and errors are rare.
     #[error("{0}")]
-    Status(#[from] tonic::Status),
+    Status(Box<tonic::Status>),
     /// The socket path is not a valid endpoint, or the runtime could not be built.
     #[error("{0}")]
     Setup(String),
+}
+
+impl From<tonic::Status> for CriError {
+    fn from(status: tonic::Status) -> CriError {
+        CriError::Status(Box::new(status))
+    }
 }
 
 /// The first socket of `candidates` that exists and is a socket.
@@ -268,11 +275,13 @@ impl CriClient {
             Ok(Ok(answer)) => answer,
         };
         self.api = Some(api);
-        let bare = |c: &CriContainer| c.image.as_ref().map(|i| i.image.clone()).filter(|i| i.starts_with("sha256:"));
+        let bare =
+            |c: &CriContainer| c.image.as_ref().map(|i| i.image.clone()).filter(|i| i.starts_with("sha256:"));
         if containers.iter().filter_map(bare).any(|id| !self.image_names.contains_key(&id)) {
             let left = deadline.saturating_sub(start.elapsed());
             let channel = self.channel.clone();
-            let images = self.rt.block_on(async move { tokio::time::timeout(left, list_images(channel, api)).await });
+            let images =
+                self.rt.block_on(async move { tokio::time::timeout(left, list_images(channel, api)).await });
             if let Ok(Ok(images)) = images {
                 self.image_names = image_names(&images);
             }
@@ -301,8 +310,9 @@ async fn list_images(channel: tonic::transport::Channel, api: Api) -> Result<Vec
     let mut grpc = tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_MESSAGE);
     grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("connect: {e}")))?;
     let path = http::uri::PathAndQuery::from_static(api.list_images_path());
-    let response: tonic::Response<ListImagesResponse> =
-        grpc.unary(tonic::Request::new(ListImagesRequest {}), path, tonic::codec::ProstCodec::default()).await?;
+    let response: tonic::Response<ListImagesResponse> = grpc
+        .unary(tonic::Request::new(ListImagesRequest {}), path, tonic::codec::ProstCodec::default())
+        .await?;
     Ok(response.into_inner().images)
 }
 
@@ -464,7 +474,12 @@ impl CriCache {
     }
 
     /// Sets the deadline of one call, the negative TTL and the retry delay.
-    pub fn with_timing(mut self, deadline: Duration, negative_ttl: Duration, retry_after: Duration) -> CriCache {
+    pub fn with_timing(
+        mut self,
+        deadline: Duration,
+        negative_ttl: Duration,
+        retry_after: Duration,
+    ) -> CriCache {
         self.deadline = deadline;
         self.negative_ttl = negative_ttl;
         self.retry_after = retry_after;
@@ -664,7 +679,11 @@ mod tests {
         let info = container_info(&back.containers[0]);
         assert_eq!(info.container.id, "4f2a9c81d0e3");
         assert_eq!(info.container.name.as_deref(), Some("web"));
-        assert_eq!(info.container.image.as_deref(), Some("docker.io/library/nginx@sha256:0123"), "not sha256:");
+        assert_eq!(
+            info.container.image.as_deref(),
+            Some("docker.io/library/nginx@sha256:0123"),
+            "not sha256:"
+        );
         let k8s = info.k8s.unwrap();
         assert_eq!(k8s.pod.as_deref(), Some("web-1"));
         assert_eq!(k8s.ns.as_deref(), Some("shop"));
@@ -705,8 +724,10 @@ mod tests {
     #[test]
     fn prefix_match_hits_and_negative_cache() {
         let other = "9".repeat(64);
-        let (lister, calls) =
-            counting_lister(vec![pod_container(ID, "web-1", "shop", "web"), pod_container(&other, "db-0", "shop", "db")], false);
+        let (lister, calls) = counting_lister(
+            vec![pod_container(ID, "web-1", "shop", "web"), pod_container(&other, "db-0", "shop", "db")],
+            false,
+        );
         let stats = Arc::new(CriStats::default());
         let mut cache = CriCache::new(lister, stats.clone());
         let t0 = Instant::now();
@@ -725,7 +746,10 @@ mod tests {
             assert_eq!(cache.lookup_at(stranger, t0 + Duration::from_secs(1)).1, LookupResult::Negative);
         }
         assert_eq!(calls.load(Ordering::Relaxed), 2);
-        assert_eq!(cache.lookup_at(stranger, t0 + NEGATIVE_TTL + Duration::from_millis(1)).1, LookupResult::Miss);
+        assert_eq!(
+            cache.lookup_at(stranger, t0 + NEGATIVE_TTL + Duration::from_millis(1)).1,
+            LookupResult::Miss
+        );
         assert_eq!(calls.load(Ordering::Relaxed), 3);
 
         let counts = stats.snapshot();

@@ -105,12 +105,18 @@ impl Metrics {
             }
         };
         let plain = |v: &AtomicU64| vec![(String::new(), v.load(Ordering::Relaxed))];
-        family("kubesecops_sensor_records_total", "Records read from the ring buffer.", &plain(&self.records));
+        family(
+            "kubesecops_sensor_records_total",
+            "Records read from the ring buffer.",
+            &plain(&self.records),
+        );
         family("kubesecops_sensor_events_total", "Events handed to the rules.", &plain(&self.events));
         let alerts = lock(&self.alerts);
         let by_rule: Vec<(String, u64)> = alerts
             .iter()
-            .map(|((rule, priority), n)| (format!("{{rule=\"{}\",priority=\"{}\"}}", escape(rule), escape(priority)), *n))
+            .map(|((rule, priority), n)| {
+                (format!("{{rule=\"{}\",priority=\"{}\"}}", escape(rule), escape(priority)), *n)
+            })
             .collect();
         drop(alerts);
         // No sample before the first alert; sum() over the family gives the total.
@@ -147,11 +153,9 @@ pub fn serve(addr: impl ToSocketAddrs, metrics: Arc<Metrics>) -> std::io::Result
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
     std::thread::Builder::new().name("sensor-metrics".into()).spawn(move || {
-        for stream in listener.incoming() {
-            // One scrape at a time: a slow or silent client is cut off by the timeouts below.
-            if let Ok(stream) = stream {
-                let _ = respond(stream, &metrics);
-            }
+        // One scrape at a time: a slow or silent client is cut off by the timeouts in respond.
+        for stream in listener.incoming().flatten() {
+            let _ = respond(stream, &metrics);
         }
     })?;
     Ok(local)
@@ -175,7 +179,9 @@ fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
     let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let path = target.split('?').next().unwrap_or_default();
     let (status, content_type, body) = match (method, path) {
-        ("GET" | "HEAD", "/metrics") => ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render()),
+        ("GET" | "HEAD", "/metrics") => {
+            ("200 OK", "text/plain; version=0.0.4; charset=utf-8", metrics.render())
+        }
         ("GET" | "HEAD", "/healthz") => ("200 OK", "text/plain; charset=utf-8", "ok\n".to_string()),
         ("GET" | "HEAD", _) => ("404 Not Found", "text/plain; charset=utf-8", "not found\n".to_string()),
         _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "method not allowed\n".to_string()),
@@ -202,7 +208,9 @@ mod tests {
         let mut helped = std::collections::HashSet::new();
         let valid_name = |n: &str| {
             !n.is_empty()
-                && n.chars().enumerate().all(|(i, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit()))
+                && n.chars().enumerate().all(|(i, c)| {
+                    c.is_ascii_alphabetic() || c == '_' || c == ':' || (i > 0 && c.is_ascii_digit())
+                })
         };
         let mut samples = Vec::new();
         for line in text.lines() {
@@ -254,10 +262,16 @@ mod tests {
         samples
     }
 
-    fn value(samples: &[(String, BTreeMap<String, String>, f64)], name: &str, labels: &[(&str, &str)]) -> f64 {
+    fn value(
+        samples: &[(String, BTreeMap<String, String>, f64)],
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> f64 {
         samples
             .iter()
-            .find(|(n, l, _)| n == name && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v)))
+            .find(|(n, l, _)| {
+                n == name && labels.iter().all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
             .unwrap_or_else(|| panic!("{name} {labels:?}"))
             .2
     }

@@ -327,7 +327,7 @@ impl ProcTable {
         }
         let mut info = match cached {
             Some(info) => info.clone(),
-            None => self.from_bundle(id),
+            None => self.bundle_info(id),
         };
         if let Some(found) = self.source.as_mut().and_then(|s| s.lookup(id)) {
             merge(&mut info, found);
@@ -339,7 +339,7 @@ impl ProcTable {
         info
     }
 
-    fn from_bundle(&self, id: &str) -> ContainerInfo {
+    fn bundle_info(&self, id: &str) -> ContainerInfo {
         let mut info =
             ContainerInfo { container: Container { id: id.to_string(), ..Container::default() }, k8s: None };
         for dir in &self.bundle_dirs {
@@ -370,7 +370,8 @@ fn merge(info: &mut ContainerInfo, found: ContainerInfo) {
     if found.container.name.is_some() {
         info.container.name = found.container.name;
     }
-    let weak = found.container.image.as_deref().is_some_and(|i| i.starts_with("sha256:") || i.contains("@sha256:"));
+    let weak =
+        found.container.image.as_deref().is_some_and(|i| i.starts_with("sha256:") || i.contains("@sha256:"));
     if found.container.image.is_some() && !(weak && info.container.image.is_some()) {
         info.container.image = found.container.image;
     }

@@ -73,7 +73,10 @@ async fn handle(
     match (mode, path.as_str()) {
         (Mode::Hang, _) => std::future::pending().await,
         (Mode::V1alpha2Only, "/runtime.v1.RuntimeService/ListContainers") => unimplemented(),
-        (_, "/runtime.v1.RuntimeService/ListContainers" | "/runtime.v1alpha2.RuntimeService/ListContainers") => {
+        (
+            _,
+            "/runtime.v1.RuntimeService/ListContainers" | "/runtime.v1alpha2.RuntimeService/ListContainers",
+        ) => {
             let codec = tonic::codec::ProstCodec::<ListContainersResponse, ListContainersRequest>::default();
             Ok(tonic::server::Grpc::new(codec).unary(containers, request).await)
         }
@@ -116,9 +119,10 @@ impl Server {
                         handle(request, mode, log.clone(), containers.clone())
                     });
                     tokio::spawn(async move {
-                        let _ = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
-                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                            .await;
+                        let _ =
+                            hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                                .await;
                     });
                 }
             });
@@ -152,7 +156,10 @@ fn container(id: &str, pod: &str, name: &str) -> CriContainer {
         id: id.into(),
         pod_sandbox_id: "sandbox".into(),
         metadata: Some(ContainerMetadata { name: name.into(), attempt: 1 }),
-        image: Some(ImageSpec { image: "docker.io/library/nginx:1.27".into(), user_specified_image: String::new() }),
+        image: Some(ImageSpec {
+            image: "docker.io/library/nginx:1.27".into(),
+            user_specified_image: String::new(),
+        }),
         image_ref: "docker.io/library/nginx@sha256:00".into(),
         state: 1,
         created_at: 1,
@@ -166,7 +173,10 @@ const PATH_V1ALPHA2: &str = "/runtime.v1alpha2.RuntimeService/ListContainers";
 
 #[test]
 fn lists_over_v1_and_the_cache_matches_short_ids() {
-    let server = Server::start(Mode::Both, vec![container(ID, "web-1", "web"), container(&"e".repeat(64), "db-0", "db")]);
+    let server = Server::start(
+        Mode::Both,
+        vec![container(ID, "web-1", "web"), container(&"e".repeat(64), "db-0", "db")],
+    );
     let mut client = CriClient::new(&server.socket).unwrap();
     let listed = client.list_containers(Duration::from_secs(5)).unwrap();
     assert_eq!(listed.len(), 2);
@@ -179,12 +189,19 @@ fn lists_over_v1_and_the_cache_matches_short_ids() {
     assert_eq!(result, LookupResult::Found);
     let info = info.unwrap();
     let k8s = info.k8s.unwrap();
-    assert_eq!((k8s.ns.as_deref(), k8s.pod.as_deref(), k8s.container.as_deref()), (Some("shop"), Some("web-1"), Some("web")));
+    assert_eq!(
+        (k8s.ns.as_deref(), k8s.pod.as_deref(), k8s.container.as_deref()),
+        (Some("shop"), Some("web-1"), Some("web"))
+    );
     assert_eq!(info.container.image.as_deref(), Some("docker.io/library/nginx:1.27"));
     assert_eq!(cache.lookup_at("eeeeeeeeeeee", now).1, LookupResult::Hit);
     assert_eq!(cache.lookup_at("000000000000", now).1, LookupResult::Miss);
     assert_eq!(cache.lookup_at("000000000000", now).1, LookupResult::Negative);
-    assert_eq!(server.seen(), [PATH_V1, PATH_V1, PATH_V1], "one call per refresh, none for hits or known misses");
+    assert_eq!(
+        server.seen(),
+        [PATH_V1, PATH_V1, PATH_V1],
+        "one call per refresh, none for hits or known misses"
+    );
 }
 
 #[test]
