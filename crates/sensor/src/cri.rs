@@ -524,6 +524,14 @@ impl CriCache {
                 containers.sort_by_key(|c| std::cmp::Reverse(c.created_at));
                 for c in containers.iter().take(MAX_CACHED) {
                     let info = container_info(c);
+                    // The sandbox ("pause") container is not listed, but its id is each
+                    // container's pod_sandbox_id: its processes belong to the same pod.
+                    if let (Some(k8s), Some(sandbox)) = (&info.k8s, c.pod_sandbox_id.get(..12)) {
+                        self.known.entry(sandbox.to_string()).or_insert_with(|| ContainerInfo {
+                            container: Container { id: sandbox.to_string(), ..Container::default() },
+                            k8s: Some(K8s { container: None, ..k8s.clone() }),
+                        });
+                    }
                     self.known.insert(info.container.id.clone(), info);
                 }
                 Ok(self.known.len())
@@ -596,7 +604,7 @@ mod tests {
     pub(crate) fn pod_container(id: &str, pod: &str, ns: &str, name: &str) -> CriContainer {
         CriContainer {
             id: id.into(),
-            pod_sandbox_id: "sandbox".into(),
+            pod_sandbox_id: format!("5a{}", &id[2..]),
             metadata: Some(ContainerMetadata { name: name.into(), attempt: 0 }),
             image: Some(ImageSpec { image: "sha256:0123".into(), user_specified_image: String::new() }),
             image_ref: "docker.io/library/nginx@sha256:0123".into(),
@@ -737,6 +745,12 @@ mod tests {
         let (info, result) = cache.lookup_at("999999999999", t0);
         assert_eq!((result, info.unwrap().container.name.as_deref()), (LookupResult::Hit, Some("db")));
         assert_eq!(calls.load(Ordering::Relaxed), 1, "one list answers both");
+        let (info, result) = cache.lookup_at("5a2a9c81d0e3", t0);
+        let info = info.unwrap();
+        assert_eq!(result, LookupResult::Hit, "the pod's sandbox, from the containers' sandbox id");
+        let k8s = info.k8s.unwrap();
+        assert_eq!((k8s.pod.as_deref(), k8s.container), (Some("web-1"), None));
+        assert_eq!((info.container.name, info.container.image), (None, None));
 
         // A container of no pod: one refresh, then no call until the negative entry expires.
         let stranger = "abcdefabcdef";
@@ -755,7 +769,7 @@ mod tests {
         let counts = stats.snapshot();
         assert_eq!(counts.iter().find(|(r, _)| *r == "negative").unwrap().1, 100);
         assert_eq!(counts.iter().find(|(r, _)| *r == "found").unwrap().1, 1);
-        assert_eq!(counts.iter().find(|(r, _)| *r == "hit").unwrap().1, 1);
+        assert_eq!(counts.iter().find(|(r, _)| *r == "hit").unwrap().1, 2);
         assert_eq!(counts.iter().find(|(r, _)| *r == "miss").unwrap().1, 2);
     }
 

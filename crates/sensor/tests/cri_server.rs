@@ -262,8 +262,10 @@ fn a_missing_socket_fails_fast() {
     assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
 }
 
-/// Lists the test cluster's containers when its containerd is up (read-only):
-/// `cargo test -p kubesecops-sensor --test cri_server -- --ignored --nocapture`.
+/// Lists the test cluster's containers when its containerd is up (read-only), then attributes
+/// the processes of this host's `/proc` through the process table with the CRI cache as its
+/// source, as the sensor does: `cargo test -p kubesecops-sensor --test cri_server --
+/// --ignored --nocapture` (`KSO_CRI_SOCKET` to name another socket).
 #[test]
 #[ignore]
 fn live_cluster_containerd() {
@@ -280,4 +282,31 @@ fn live_cluster_containerd() {
             info.container.id, c.state, k8s.ns, k8s.pod, k8s.container, info.container.image
         );
     }
+
+    let stats = Arc::new(CriStats::default());
+    let cache = CriCache::new(Box::new(client), stats.clone());
+    let mut table = kubesecops_sensor::procs::ProcTable::new("/proc").with_source(Box::new(cache));
+    table.seed();
+    let mut pids: Vec<u64> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&p| table.get(p).is_some_and(|e| e.container.is_some()))
+        .collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let entry = table.get(pid).unwrap().clone();
+        let id = entry.container.unwrap();
+        let start = Instant::now();
+        let info = table.container(&id);
+        let k8s = info.k8s.unwrap_or_default();
+        println!(
+            "  pid {pid} {:?}: {id} ns={:?} pod={:?} image={:?} ({:?})",
+            entry.proc.name,
+            k8s.ns,
+            k8s.pod,
+            info.container.image,
+            start.elapsed()
+        );
+    }
+    println!("  lookups: {:?}", stats.snapshot());
 }
