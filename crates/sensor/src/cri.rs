@@ -188,7 +188,7 @@ pub enum CriError {
     Timeout(Duration),
     /// The runtime answered with an error status (or the connection failed); boxed, as a
     /// status is large and errors are rare.
-    #[error("{0}")]
+    #[error("{:?}: {}", .0.code(), .0.message())]
     Status(Box<tonic::Status>),
     /// The socket path is not a valid endpoint, or the runtime could not be built.
     #[error("{0}")]

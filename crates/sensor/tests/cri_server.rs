@@ -259,6 +259,7 @@ fn a_missing_socket_fails_fast() {
     let start = Instant::now();
     let err = client.list_containers(Duration::from_secs(5)).unwrap_err();
     assert!(matches!(err, CriError::Status(_)), "{err}");
+    assert_eq!(err.to_string(), "Unavailable: No such file or directory (os error 2)");
     assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
 }
 
