@@ -11,7 +11,7 @@ use kubesecops_runtime::SyscallEvent;
 use libbpf_rs::{MapCore, MapFlags, ObjectBuilder};
 
 use crate::enrich::{enrich, Clock};
-use crate::procs::ProcTable;
+use crate::procs::{ContainerSource, ProcTable};
 use crate::raw::Record;
 use crate::SensorError;
 
@@ -56,9 +56,11 @@ fn err(context: &str, e: impl std::fmt::Display) -> SensorError {
 }
 
 /// Loads and attaches the programs, then calls `on_event` for every enriched event until
-/// `stop` is set; `on_tick` gets the counters about once a second.
+/// `stop` is set; `on_tick` gets the counters about once a second. `source` (the CRI cache) is
+/// asked for the pod of each container before the runtime's bundle files.
 pub fn run(
     stop: &AtomicBool,
+    source: Option<Box<dyn ContainerSource + Send>>,
     mut on_event: impl FnMut(&SyscallEvent, &Counters),
     mut on_tick: impl FnMut(&Counters),
 ) -> Result<Counters, SensorError> {
@@ -108,6 +110,9 @@ pub fn run(
     let ring = builder.build().map_err(|e| err("ring buffer", e))?;
 
     let mut table = ProcTable::new("/proc");
+    if let Some(source) = source {
+        table = table.with_source(source);
+    }
     table.load_users(std::path::Path::new("/etc/passwd"));
     table.seed();
     let clock = Clock::now();

@@ -5,12 +5,18 @@
 //!   records) and container attribution from cgroup paths and the runtime's bundle files.
 //! - [`cgroups`]: container attribution by the cgroup id every record carries.
 //! - [`enrich`]: turning a raw record into a [`kubesecops_runtime::SyscallEvent`].
+//! - `cri` (feature `cri`, on by default): pod, namespace and image of containers from the
+//!   node runtime's CRI API (gRPC over its Unix socket), cached.
+//! - [`metrics`]: the counters in the Prometheus text format and the `/metrics` server.
 //! - `bpf` (feature `bpf`): loading the tracepoint programs with libbpf-rs and the event loop.
 //!
 //! Everything but `bpf` is plain Rust and needs no privileges, so it is tested everywhere.
 
 pub mod cgroups;
+#[cfg(feature = "cri")]
+pub mod cri;
 pub mod enrich;
+pub mod metrics;
 pub mod procs;
 pub mod raw;
 

@@ -1,6 +1,7 @@
 //! The process table: every process's name, executable, arguments, parent and container,
 //! seeded from `/proc` at start and kept by exec, fork and exit records; and container
-//! attribution (id from the cgroup path, pod and image from the runtime's bundle file).
+//! attribution (id from the cgroup path; pod and image from a [`ContainerSource`] such as the
+//! CRI API when one is set, and from the runtime's bundle file).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,16 @@ pub struct ContainerInfo {
     pub k8s: Option<K8s>,
 }
 
+/// Container details beyond the bundle files: the runtime's CRI API in the sensor.
+pub trait ContainerSource: std::fmt::Debug {
+    /// Details of a 12-digit container id; `None` when the source does not know it (now). Called
+    /// from the event loop, so it must answer within a short deadline and cache what it can.
+    fn lookup(&mut self, id: &str) -> Option<ContainerInfo>;
+}
+
+/// Containers remembered at most by the table.
+const MAX_CONTAINERS: usize = 4096;
+
 /// The process table over a `/proc`-like root (tests use a directory of their own).
 #[derive(Debug, Default)]
 pub struct ProcTable {
@@ -38,6 +49,7 @@ pub struct ProcTable {
     bundle_dirs: Vec<PathBuf>,
     /// Cgroup ids to containers (records carry the id of their process's cgroup).
     pub cgroups: crate::cgroups::CgroupMap,
+    source: Option<Box<dyn ContainerSource + Send>>,
 }
 
 /// The container id in a cgroup path: the last 64-hex-digit token (containerd
@@ -81,6 +93,12 @@ impl ProcTable {
     /// Sets where OCI bundles (`<dir>/<full id>/config.json`) are looked for.
     pub fn with_bundle_dirs(mut self, dirs: Vec<PathBuf>) -> ProcTable {
         self.bundle_dirs = dirs;
+        self
+    }
+
+    /// Sets the source asked first for a container's pod, name and image (the CRI API).
+    pub fn with_source(mut self, source: Box<dyn ContainerSource + Send>) -> ProcTable {
+        self.source = Some(source);
         self
     }
 
@@ -297,15 +315,36 @@ impl ProcTable {
         out
     }
 
-    /// Container and pod details of a container id, from its OCI bundle's annotations
-    /// (containerd and CRI-O record the pod there), cached.
+    /// Container and pod details of a container id: from the source (the CRI API) when it
+    /// knows the container, over what the OCI bundle's annotations say (containerd and CRI-O
+    /// record the pod there too; the bundle also tells whether the container is privileged).
+    /// Cached; a container without a pod yet is asked about again, since the source may learn
+    /// of it later (its own negative cache keeps that cheap).
     pub fn container(&mut self, id: &str) -> ContainerInfo {
-        if let Some(info) = self.containers.get(id) {
-            return info.clone();
+        let cached = self.containers.get(id);
+        if let Some(info) = cached {
+            if info.k8s.is_some() || self.source.is_none() {
+                return info.clone();
+            }
         }
+        let mut info = match cached {
+            Some(info) => info.clone(),
+            None => self.bundle_info(id),
+        };
+        if let Some(found) = self.source.as_mut().and_then(|s| s.lookup(id)) {
+            merge(&mut info, found);
+        }
+        if self.containers.len() >= MAX_CONTAINERS && !self.containers.contains_key(id) {
+            self.containers.clear();
+        }
+        self.containers.insert(id.to_string(), info.clone());
+        info
+    }
+
+    fn bundle_info(&self, id: &str) -> ContainerInfo {
         let mut info =
             ContainerInfo { container: Container { id: id.to_string(), ..Container::default() }, k8s: None };
-        'dirs: for dir in &self.bundle_dirs {
+        for dir in &self.bundle_dirs {
             let Ok(items) = std::fs::read_dir(dir) else { continue };
             for item in items.flatten() {
                 let name = item.file_name();
@@ -316,15 +355,29 @@ impl ProcTable {
                 if let Ok(text) = std::fs::read_to_string(item.path().join("config.json")) {
                     apply_bundle(&mut info, &text);
                 }
-                break 'dirs;
+                return info;
             }
         }
-        if self.containers.len() > 4096 {
-            self.containers.clear();
-        }
-        self.containers.insert(id.to_string(), info.clone());
         info
     }
+}
+
+/// Lays what a source found over the bundle's details: the source's pod and names win, the
+/// bundle's image name (`repo:tag`) stays when the source has only an image id or a digest,
+/// and `privileged` (which the CRI list does not carry) stays from the bundle.
+fn merge(info: &mut ContainerInfo, found: ContainerInfo) {
+    if found.k8s.is_some() {
+        info.k8s = found.k8s;
+    }
+    if found.container.name.is_some() {
+        info.container.name = found.container.name;
+    }
+    let weak =
+        found.container.image.as_deref().is_some_and(|i| i.starts_with("sha256:") || i.contains("@sha256:"));
+    if found.container.image.is_some() && !(weak && info.container.image.is_some()) {
+        info.container.image = found.container.image;
+    }
+    info.container.start_ns = found.container.start_ns.or(info.container.start_ns);
 }
 
 /// Reads the Kubernetes annotations of an OCI `config.json` (containerd's and CRI-O's keys).
@@ -430,6 +483,55 @@ mod tests {
         assert_eq!(memfd.proc.exepath, "/memfd:payload");
         table.exit(21);
         assert!(table.get(21).is_none());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[derive(Debug)]
+    struct Source(Vec<String>, std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl ContainerSource for Source {
+        fn lookup(&mut self, id: &str) -> Option<ContainerInfo> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.iter().any(|known| known == id).then(|| ContainerInfo {
+                container: Container {
+                    id: id.into(),
+                    name: Some("api".into()),
+                    image: Some("registry.local/api@sha256:0123".into()),
+                    ..Container::default()
+                },
+                k8s: Some(K8s { ns: Some("prod".into()), pod: Some("api-7".into()), ..K8s::default() }),
+            })
+        }
+    }
+
+    #[test]
+    fn the_source_wins_over_the_bundle_and_is_asked_until_it_knows() {
+        let root = tempdir();
+        let bundles = root.join("bundles");
+        std::fs::create_dir_all(bundles.join(ID)).unwrap();
+        std::fs::write(
+            bundles.join(ID).join("config.json"),
+            r#"{"annotations":{"io.kubernetes.cri.sandbox-name":"old","io.kubernetes.cri.image-name":"registry.local/api:2"},
+               "process":{"capabilities":{"effective":["CAP_CHOWN"]}}}"#,
+        )
+        .unwrap();
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut table = ProcTable::new(&root)
+            .with_bundle_dirs(vec![bundles])
+            .with_source(Box::new(Source(vec!["0123456789ab".into()], calls.clone())));
+        let info = table.container("0123456789ab");
+        let k8s = info.k8s.unwrap();
+        assert_eq!((k8s.ns.as_deref(), k8s.pod.as_deref()), (Some("prod"), Some("api-7")));
+        assert_eq!(info.container.name.as_deref(), Some("api"));
+        assert_eq!(info.container.image.as_deref(), Some("registry.local/api:2"), "the tag over a digest");
+        assert_eq!(info.container.privileged, Some(false), "from the bundle");
+        table.container("0123456789ab");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 1, "attributed: cached");
+
+        let info = table.container("ffffffffffff");
+        assert_eq!(info.k8s, None);
+        table.container("ffffffffffff");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 3, "no pod yet: asked again");
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -36,6 +36,16 @@ pub struct SensorArgs {
     /// start).
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub host_refresh: u64,
+    /// The node runtime's CRI socket, asked for the pod, namespace, container name and image of
+    /// each new container (default: the first of /run/containerd/containerd.sock,
+    /// /run/crio/crio.sock, /var/run/cri-dockerd.sock that exists). Without one, pods come from
+    /// the runtime's bundle files only.
+    #[arg(long, value_name = "PATH")]
+    pub cri_socket: Option<PathBuf>,
+    /// Serve the sensor's counters in the Prometheus text format on ADDR (`GET /metrics`, and
+    /// `GET /healthz`), e.g. 127.0.0.1:9810.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 /// The syscall rules: the files in order, or the built-in syscall rules when there is none.
@@ -178,6 +188,13 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
             kubesecops_sensor::STOP.store(true, Ordering::Relaxed);
         });
     }
+    let metrics = std::sync::Arc::new(kubesecops_sensor::metrics::Metrics::default());
+    if let Some(addr) = &args.metrics_addr {
+        let bound = kubesecops_sensor::metrics::serve(addr.as_str(), metrics.clone())
+            .with_context(|| format!("--metrics-addr {addr}: cannot listen"))?;
+        eprintln!("kubesecops: metrics on http://{bound}/metrics");
+    }
+    let source = cri_source(args.cri_socket.as_deref(), &metrics);
     let stats = rules.stats();
     eprintln!(
         "kubesecops: runtime sensor: {} syscall rule(s) ({} disabled, {} not evaluated); loading BPF programs",
@@ -193,6 +210,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
     let mut said_unwatched = false;
     let counters = kubesecops_sensor::bpf::run(
         stop,
+        source,
         |event, counters| {
             if let Some(file) = capture.as_mut() {
                 if let Err(e) = writeln!(file, "{}", event.to_json_line()) {
@@ -203,6 +221,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
             rules.evaluate_syscall_into(event, &mut alerts);
             for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
                 total += 1;
+                metrics.alert(&alert.rule.name, alert.rule.priority.as_str());
                 let mut line: serde_json::Value =
                     serde_json::from_str(&alert_line(alert, event)).unwrap_or_default();
                 line["drops"] = serde_json::json!({
@@ -223,6 +242,12 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
                 );
             }
             said_unwatched = true;
+            metrics.set_counters(
+                counters.records,
+                counters.events,
+                &counters.kernel_drops,
+                counters.user_drops,
+            );
             let drops = counters.kernel_drops_total() + counters.user_drops;
             if drops != reported_drops {
                 eprintln!(
@@ -235,6 +260,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
             }
         },
     )?;
+    metrics.set_counters(counters.records, counters.events, &counters.kernel_drops, counters.user_drops);
     if let Some(file) = capture.as_mut() {
         file.flush()?;
     }
@@ -260,6 +286,40 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
         }
     }
     Ok(if total > 0 { Status::Findings } else { Status::Clean })
+}
+
+/// The CRI cache of the sensor: the socket given, else the first default socket that exists;
+/// says on stderr which one is used and whether it answered.
+#[cfg(feature = "ebpf")]
+fn cri_source(
+    socket: Option<&Path>,
+    metrics: &kubesecops_sensor::metrics::Metrics,
+) -> Option<Box<dyn kubesecops_sensor::procs::ContainerSource + Send>> {
+    use kubesecops_sensor::cri::{find_socket, CriCache, CriClient, DEFAULT_SOCKETS};
+    let Some(socket) = socket.map(Path::to_path_buf).or_else(|| find_socket(DEFAULT_SOCKETS)) else {
+        eprintln!(
+            "kubesecops: no CRI socket found ({}); pod names from the runtime's bundle files only",
+            DEFAULT_SOCKETS.join(", ")
+        );
+        return None;
+    };
+    let client = match CriClient::new(&socket) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!(
+                "kubesecops: CRI {}: {e}; pod names from the runtime's bundle files only",
+                socket.display()
+            );
+            return None;
+        }
+    };
+    let mut cache = CriCache::new(Box::new(client), metrics.cri.clone());
+    // A first list says at start whether the runtime answers (a failure is said once, by the
+    // cache) and fills the cache with the containers already running.
+    if let Ok(count) = cache.prime() {
+        eprintln!("kubesecops: CRI {}: {count} container(s)", cache.describe());
+    }
+    Some(Box::new(cache))
 }
 
 /// `runtime replay --source syscall`: evaluates the rules over capture files.
@@ -384,6 +444,31 @@ mod tests {
         assert_eq!(lines[0]["output_fields"]["k8s.pod.name"], "cart-1");
         let output = lines[0]["output"].as_str().unwrap();
         assert!(output.ends_with(" k8s.ns=shop k8s.pod=cart-1"), "{output}");
+    }
+
+    #[test]
+    fn sensor_flags_for_the_cri_socket_and_metrics() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Sensor {
+            #[command(flatten)]
+            args: SensorArgs,
+        }
+        let parsed = Sensor::try_parse_from([
+            "sensor",
+            "--cri-socket",
+            "/var/lib/kso-cluster/containerd/containerd.sock",
+            "--metrics-addr",
+            "127.0.0.1:9810",
+        ])
+        .unwrap();
+        assert_eq!(
+            parsed.args.cri_socket.as_deref(),
+            Some(Path::new("/var/lib/kso-cluster/containerd/containerd.sock"))
+        );
+        assert_eq!(parsed.args.metrics_addr.as_deref(), Some("127.0.0.1:9810"));
+        let defaults = Sensor::try_parse_from(["sensor"]).unwrap();
+        assert_eq!((defaults.args.cri_socket, defaults.args.metrics_addr), (None, None));
     }
 
     #[test]
