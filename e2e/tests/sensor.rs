@@ -24,6 +24,30 @@ fn built_with_ebpf() -> bool {
     out.is_ok_and(|o| !String::from_utf8_lossy(&o.stderr).contains("built without the eBPF sensor"))
 }
 
+/// Starts the sensor (`command`, with its output piped) and waits until its programs are
+/// attached: the capture file gets its first events.
+fn start_sensor(mut command: Command, capture: &std::path::Path) -> ChildGuard {
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let guard = ChildGuard(child);
+    let start = Instant::now();
+    while std::fs::metadata(capture).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "the sensor recorded nothing");
+        std::fs::read_to_string("/etc/hostname").ok();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    guard
+}
+
+/// Waits for the sensor to end; its exit status, stdout and stderr.
+fn finish(guard: &mut ChildGuard) -> (std::process::ExitStatus, String, String) {
+    let status = guard.0.wait().unwrap();
+    let mut stdout = String::new();
+    guard.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let mut stderr = String::new();
+    guard.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    (status, stdout, stderr)
+}
+
 /// Runs a program from an anonymous memory file (memfd_create + exec of /proc/self/fd/N).
 fn run_from_memfd() {
     let program = std::fs::read("/bin/true").unwrap();
@@ -53,21 +77,9 @@ fn local_sensor_alerts_on_host_activity_and_capture_replays() {
     }
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("capture.jsonl");
-    let child = kubesecops()
-        .args(["runtime", "sensor", "--duration", "12", "--capture"])
-        .arg(&capture)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut guard = ChildGuard(child);
-    // Wait until the programs are attached: the capture file gets events.
-    let start = Instant::now();
-    while std::fs::metadata(&capture).map(|m| m.len()).unwrap_or(0) == 0 {
-        assert!(start.elapsed() < Duration::from_secs(10), "the sensor recorded nothing");
-        std::fs::read_to_string("/etc/hostname").ok();
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut command = kubesecops();
+    command.args(["runtime", "sensor", "--duration", "12", "--capture"]).arg(&capture);
+    let mut guard = start_sensor(command, &capture);
     // Ordinary activity.
     std::fs::read_to_string("/etc/hostname").ok();
     Command::new("true").status().unwrap();
@@ -80,11 +92,7 @@ fn local_sensor_alerts_on_host_activity_and_capture_replays() {
     std::fs::remove_file(&shm).ok();
     run_from_memfd();
 
-    let status = guard.0.wait().unwrap();
-    let mut stdout = String::new();
-    guard.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    let mut stderr = String::new();
-    guard.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let (status, stdout, stderr) = finish(&mut guard);
     assert_eq!(status.code(), Some(1), "alerts make exit code 1; stderr: {stderr}");
     assert!(stderr.contains("drops: kernel"), "{stderr}");
     let alerts: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -239,19 +247,9 @@ spec:
         falco_rules().display(),
         capture.display()
     );
-    let child = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut guard = ChildGuard(child);
-    let start = Instant::now();
-    while std::fs::metadata(&capture).map(|m| m.len()).unwrap_or(0) == 0 {
-        assert!(start.elapsed() < Duration::from_secs(20), "the sensor recorded nothing");
-        std::fs::read_to_string("/etc/hostname").ok();
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+    let mut guard = start_sensor(command, &capture);
 
     // Ordinary activity of the pod.
     for args in [&["cat", "/etc/hostname"][..], &["ls", "/"], &["sh", "-c", "echo hello > /tmp/greeting"]] {
@@ -271,11 +269,7 @@ spec:
     let metrics = http_get(metrics_port, "/metrics");
     // SAFETY: kill with the pid of our own child (unshare and sh exec into the sensor).
     unsafe { libc_kill(guard.0.id() as i32, 15) };
-    let status = guard.0.wait().unwrap();
-    let mut stdout = String::new();
-    guard.0.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    let mut stderr = String::new();
-    guard.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let (status, stdout, stderr) = finish(&mut guard);
     cluster.kubectl(&["delete", "namespace", NS, "--wait=false"]);
     assert_eq!(status.code(), Some(1), "alerts make exit code 1; stderr: {stderr}");
     assert!(
