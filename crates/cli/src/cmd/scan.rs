@@ -208,8 +208,9 @@ fn scan_text_file(scanner: &Scanner, path: &Path, result: &mut SourceResult) {
 ///
 /// Building it (the built-in rules' allowlist regexes and the keyword automaton) takes a few
 /// milliseconds of one core. `run` starts it on a thread of its own while the first files are
-/// read and parsed, instead of before them; a scan thread that needs it sooner waits for it
-/// or, should that build have failed, builds it itself.
+/// read, parsed and checked by the rules (secrets are looked for last), instead of before
+/// them; a scan thread that needs it sooner waits for it or, should that build have failed,
+/// builds it itself.
 struct LazyScanner<'a> {
     cell: OnceLock<Scanner>,
     /// `--skip` ids: the secret rules they name are left out.
@@ -234,7 +235,6 @@ fn scan_source(
     policies: Option<&PolicySet>,
 ) -> SourceResult {
     let loaded = load_source(source, &resolved.load);
-    let secrets = secrets.get();
     let mut result = SourceResult {
         errors: loaded.errors,
         skipped: loaded.skipped,
@@ -243,7 +243,6 @@ fn scan_source(
     };
     for obj in &loaded.objects {
         engine.check_object(obj, &mut result.findings);
-        result.findings.extend(kubesecops_secrets::k8s::scan_object(secrets, obj));
         if let Some((level, version)) = resolved.pss {
             // The ignore annotation silences PSS checks too (by `KSO-PSS-<check>`).
             let ignored = ignored_rules(obj);
@@ -262,6 +261,12 @@ fn scan_source(
         if is_gatekeeper(obj) {
             result.gatekeeper.push(obj.clone());
         }
+    }
+    // Secrets last: the scanner may still be being built while the first files' rules run
+    // (the report is sorted, so the order findings are found in does not show).
+    let secrets = secrets.get();
+    for obj in &loaded.objects {
+        result.findings.extend(kubesecops_secrets::k8s::scan_object(secrets, obj));
     }
     // Helm values files are not Kubernetes objects: their text is scanned for secrets.
     match source {
