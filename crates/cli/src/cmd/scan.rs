@@ -338,7 +338,8 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     let first_pass_policies = policies.as_ref().filter(|set| !set.needs_inventory());
 
     let results: Vec<SourceResult> = std::thread::scope(|scope| {
-        scope.spawn(|| {
+        // Should no thread be available, the first scan thread that needs the scanner builds it.
+        let _ = std::thread::Builder::new().spawn_scoped(scope, || {
             secrets.get();
         });
         sources
