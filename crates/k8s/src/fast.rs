@@ -736,7 +736,10 @@ impl Fast<'_> {
 /// Whether two entries share a key (the full parser reports that as an error).
 fn has_duplicate_keys(entries: &[Entry]) -> bool {
     if entries.len() <= 16 {
-        return entries.iter().enumerate().any(|(i, e)| entries[..i].iter().any(|p| p.key == e.key));
+        return entries
+            .iter()
+            .enumerate()
+            .any(|(i, e)| entries[..i].iter().any(|p| crate::node::same_key(&p.key, &e.key)));
     }
     let mut seen = std::collections::HashSet::with_capacity(entries.len());
     entries.iter().any(|e| !seen.insert(e.key.as_str()))

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kubesecops_core::{Location, ObjectRef};
 
-use crate::node::{Node, Pos};
+use crate::node::{same_key, Node, Pos};
 
 /// One Kubernetes object read from a file.
 #[derive(Debug, Clone)]
@@ -15,6 +15,10 @@ pub struct Object {
     pub root: Node,
     /// apiVersion, kind, namespace, name.
     pub meta: Arc<ObjectRef>,
+    /// Where the pod template is in `root`, found once when the object is built: every
+    /// container rule asks for it, and finding it by key each time was a large share of a
+    /// scan. Like `meta`, it describes `root` as it was given to [`Object::from_root`].
+    template: TemplateCache,
 }
 
 impl Object {
@@ -28,7 +32,9 @@ impl Object {
         let name = field("name").or_else(|| field("generateName")).unwrap_or("").to_string();
         let namespace = field("namespace").unwrap_or("").to_string();
         let meta = Arc::new(ObjectRef { api_version, kind, namespace, name });
-        Some(Object { path, root, meta })
+        let mut obj = Object { path, root, meta, template: TemplateCache::Lookup };
+        obj.template = TemplateAt::locate(&obj);
+        Some(obj)
     }
 
     /// `kind` of the object.
@@ -63,7 +69,99 @@ impl Object {
 
     /// The pod template of this object, if it carries one (see [`PodTemplate::find`]).
     pub fn pod_template(&self) -> Option<PodTemplate<'_>> {
-        PodTemplate::find(self)
+        match &self.template {
+            // The positions are checked against the keys; should `root` have been changed
+            // since, the template is looked up again by key.
+            TemplateCache::At(at) => at.resolve(&self.root).or_else(|| PodTemplate::find(self)),
+            TemplateCache::Absent => None,
+            TemplateCache::Lookup => PodTemplate::find(self),
+        }
+    }
+}
+
+/// What an object knows of its pod template.
+#[derive(Debug, Clone, Copy)]
+enum TemplateCache {
+    /// The object has none.
+    Absent,
+    /// It is at this position.
+    At(TemplateAt),
+    /// Not recorded: looked up by key at each use.
+    Lookup,
+}
+
+/// The position of a pod template in an object's tree, as entry indices along its key path.
+#[derive(Debug, Clone, Copy)]
+struct TemplateAt {
+    /// Keys from the root to the pod spec.
+    keys: &'static [&'static str],
+    /// Index of each key's entry in its mapping (only the first `keys.len()` are used).
+    indices: [u32; MAX_TEMPLATE_DEPTH],
+    /// Index of `metadata` in the mapping that holds the pod spec, when it has one.
+    metadata: Option<u32>,
+    /// As [`PodTemplate::spec_path`].
+    spec_path: &'static str,
+}
+
+/// Longest key path to a pod spec: `spec.jobTemplate.spec.template.spec`.
+const MAX_TEMPLATE_DEPTH: usize = 5;
+
+/// Index of the entry for `key` in `node`, when its value is not null (as [`Node::get`]).
+fn entry_index(node: &Node, key: &str) -> Option<u32> {
+    let entries = node.entries();
+    let i = entries.iter().position(|e| same_key(&e.key, key))?;
+    (!entries[i].value.is_null()).then_some(i as u32)
+}
+
+impl TemplateAt {
+    /// Finds the pod template as [`PodTemplate::find`] does and records where it is.
+    fn locate(obj: &Object) -> TemplateCache {
+        match PodTemplate::find(obj) {
+            None => TemplateCache::Absent,
+            Some(found) => TemplateAt::record(obj, &found).map_or(TemplateCache::Lookup, TemplateCache::At),
+        }
+    }
+
+    /// The position of `found` in `obj`, when it can be recorded and read back exactly.
+    fn record(obj: &Object, found: &PodTemplate<'_>) -> Option<TemplateAt> {
+        let keys: &'static [&'static str] = match found.spec_path {
+            "spec" => &["spec"],
+            "spec.jobTemplate.spec.template.spec" => &["spec", "jobTemplate", "spec", "template", "spec"],
+            "spec.template.spec" => &["spec", "template", "spec"],
+            "template.spec" => &["template", "spec"],
+            _ => return None,
+        };
+        let mut indices = [0; MAX_TEMPLATE_DEPTH];
+        let mut parent = &obj.root;
+        let mut node = &obj.root;
+        for (slot, key) in indices.iter_mut().zip(keys) {
+            *slot = entry_index(node, key)?;
+            parent = node;
+            node = &node.entries()[*slot as usize].value;
+        }
+        let metadata = entry_index(parent, "metadata");
+        let at = TemplateAt { keys, indices, metadata, spec_path: found.spec_path };
+        // Recorded only when reading it back gives exactly what the lookup by key found.
+        let back = at.resolve(&obj.root)?;
+        (std::ptr::eq(back.spec, found.spec)
+            && back.metadata.map(std::ptr::from_ref) == found.metadata.map(std::ptr::from_ref))
+        .then_some(at)
+    }
+
+    /// The template at the recorded position; `None` when a key there is not the expected one.
+    fn resolve<'a>(&self, root: &'a Node) -> Option<PodTemplate<'a>> {
+        let mut parent = root;
+        let mut node = root;
+        for (key, &i) in self.keys.iter().zip(&self.indices) {
+            let entry = node.entries().get(i as usize).filter(|e| same_key(&e.key, key))?;
+            parent = node;
+            node = &entry.value;
+        }
+        let metadata = match self.metadata {
+            Some(i) => Some(&parent.entries().get(i as usize).filter(|e| e.key == "metadata")?.value),
+            None => None,
+        };
+        Some(PodTemplate { spec: node, metadata, spec_path: self.spec_path })
     }
 }
 
@@ -226,5 +324,35 @@ mod tests {
         assert_eq!(t.containers().count(), 2);
         let cm = object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n");
         assert!(cm.pod_template().is_none());
+    }
+
+    #[test]
+    fn recorded_template_is_the_one_found_by_key() {
+        let texts = [
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {a: b}}\nspec:\n  containers: [{name: a}]\n",
+            "apiVersion: v1\nkind: Pod\nmetadata: ~\nspec:\n  containers: [{name: a}]\n",
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: x\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {a: b}}\n        spec:\n          containers: [{name: a}]\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers: [{name: a}]\n",
+            "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: t}\ntemplate:\n  metadata: {name: x}\n  spec:\n    containers: [{name: a}]\n",
+        ];
+        for text in texts {
+            let obj = object(text);
+            let (cached, found) = (obj.pod_template().unwrap(), PodTemplate::find(&obj).unwrap());
+            assert!(matches!(obj.template, TemplateCache::At(_)), "{text}");
+            assert!(std::ptr::eq(cached.spec, found.spec), "{text}");
+            assert_eq!(
+                cached.metadata.map(std::ptr::from_ref),
+                found.metadata.map(std::ptr::from_ref),
+                "{text}"
+            );
+            assert_eq!(cached.spec_path, found.spec_path);
+        }
+        // A tree changed after the object was built is looked up again.
+        let mut obj = object(texts[3]);
+        if let crate::node::Value::Map(entries) = &mut obj.root.value {
+            entries.swap(2, 3);
+        }
+        let template = obj.pod_template().unwrap();
+        assert_eq!(template.containers().count(), 1);
     }
 }

@@ -15,8 +15,9 @@ const PARALLEL_FROM: usize = 8192;
 const CHUNK: usize = 1024;
 /// Chunks rendered before they are written out, which bounds the memory held.
 const CHUNKS_PER_BATCH: usize = 16;
-/// Indentation of one finding object in the envelope (inside `"findings": [`).
-const FINDING_INDENT: &[u8] = b"    ";
+/// What pretty JSON of `[[findings]]` has before the first finding and after the last.
+const NESTING_HEAD: &[u8] = b"[\n  [\n";
+const NESTING_TAIL: &[u8] = b"\n  ]\n]";
 /// The placeholder the envelope is rendered with, in place of the findings.
 const EMPTY_FINDINGS: &str = "\n  \"findings\": [],";
 
@@ -71,24 +72,21 @@ fn render_large(report: &Report, findings: &[Finding], out: &mut impl Write) -> 
 
 /// Findings as they appear inside the envelope's array: each object indented by four spaces,
 /// separated by `,\n`, no trailing separator.
+///
+/// They are written as the inner array of `[[...]]`, which is exactly the depth of the
+/// envelope's `findings` array, and the brackets around them are cut off: serde_json indents
+/// them itself, where rendering each finding alone needed a second pass to re-indent it.
 fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
-    let mut text = Vec::with_capacity(findings.len() * 768);
-    let mut one = Vec::with_capacity(1024);
-    for (i, finding) in findings.iter().enumerate() {
-        if i > 0 {
-            text.extend_from_slice(b",\n");
-        }
-        one.clear();
-        serde_json::to_writer_pretty(&mut one, finding)?;
-        text.extend_from_slice(FINDING_INDENT);
-        for (n, line) in one.split(|&b| b == b'\n').enumerate() {
-            if n > 0 {
-                text.push(b'\n');
-                text.extend_from_slice(FINDING_INDENT);
-            }
-            text.extend_from_slice(line);
-        }
+    if findings.is_empty() {
+        return Ok(Vec::new());
     }
+    let mut text = Vec::with_capacity(findings.len() * 768 + NESTING_HEAD.len() + NESTING_TAIL.len());
+    serde_json::to_writer_pretty(&mut text, &[findings])?;
+    if !(text.starts_with(NESTING_HEAD) && text.ends_with(NESTING_TAIL)) {
+        return Err(io::Error::other("JSON findings without their enclosing arrays"));
+    }
+    text.truncate(text.len() - NESTING_TAIL.len());
+    text.drain(..NESTING_HEAD.len());
     Ok(text)
 }
 

@@ -9,10 +9,10 @@
 //! - Report errors become `invocations[0].toolExecutionNotifications`.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::io::{self, Write};
 
 use kubesecops_core::{Finding, ObjectRef, Package, Report, ReportError, RuleMeta, RuleRef, Severity};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::RenderConfig;
 
@@ -26,20 +26,29 @@ const FINGERPRINT_KEY: &str = "kubesecopsFingerprint/v1";
 const CLUSTER_SCHEME: &str = "cluster://";
 
 /// Writes the SARIF log of `report` as pretty JSON followed by a newline.
+///
+/// Results are built one at a time as they are written ([`Results`]): holding them all as
+/// SARIF objects first cost more memory than the findings themselves on large scans.
 pub(crate) fn render(report: &Report, config: &RenderConfig<'_>, out: &mut dyn io::Write) -> io::Result<()> {
-    let log = build_log(report, config);
-    serde_json::to_writer_pretty(&mut *out, &log)?;
-    out.write_all(b"\n")
-}
-
-fn build_log<'r>(report: &'r Report, config: &RenderConfig<'r>) -> Log<'r> {
+    // serde_json writes many small pieces: a concrete buffer in front of the `dyn` writer
+    // keeps them out of virtual calls.
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let findings = report.findings();
     let used = used_rules(findings);
     let rule_index: BTreeMap<&str, usize> = used.keys().enumerate().map(|(i, id)| (*id, i)).collect();
-    let rules = used.values().map(|rule| describe_rule(rule, config.rule_meta(&rule.rule.id))).collect();
-    let results =
-        findings.iter().map(|finding| result(finding, rule_index[finding.rule.id.as_str()])).collect();
+    let log = build_log(report, config, &used, Results { findings, rule_index: &rule_index });
+    serde_json::to_writer_pretty(&mut out, &log)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
 
+fn build_log<'r>(
+    report: &'r Report,
+    config: &RenderConfig<'r>,
+    used: &BTreeMap<&'r str, UsedRule<'r>>,
+    results: Results<'r>,
+) -> Log<'r> {
+    let rules = used.values().map(|rule| describe_rule(rule, config.rule_meta(&rule.rule.id))).collect();
     Log {
         schema: SARIF_SCHEMA,
         version: SARIF_VERSION,
@@ -311,7 +320,24 @@ struct Run<'r> {
     tool: Tool<'r>,
     invocations: [Invocation<'r>; 1],
     column_kind: &'static str,
-    results: Vec<SarifResult<'r>>,
+    results: Results<'r>,
+}
+
+/// The `results` array, serialized straight from the findings: each SARIF result is built,
+/// written and dropped in turn.
+struct Results<'r> {
+    findings: &'r [Finding],
+    /// `ruleIndex` of each rule id, the position of its `tool.driver.rules[]` entry.
+    rule_index: &'r BTreeMap<&'r str, usize>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Every rule id of the findings is in the index: `used_rules` collected them all.
+        serializer.collect_seq(
+            self.findings.iter().map(|finding| result(finding, self.rule_index[finding.rule.id.as_str()])),
+        )
+    }
 }
 
 #[derive(Serialize)]

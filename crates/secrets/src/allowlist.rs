@@ -5,6 +5,8 @@
 //! words (tested against the secret, case-insensitively). With the `OR` condition any one
 //! check allows the finding; with `AND` every check that is configured must agree.
 
+use std::sync::{Arc, OnceLock};
+
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 
@@ -68,10 +70,27 @@ pub struct Allowlist {
     description: String,
     condition: Condition,
     commits: Vec<String>,
-    paths: Option<Regex>,
+    paths: Option<JoinedRegex>,
     regex_target: RegexTarget,
-    regexes: Option<Regex>,
+    regexes: Option<JoinedRegex>,
     stopwords: Option<AhoCorasick>,
+}
+
+/// An allowlist's patterns joined into one regex, compiled when first needed for built-in
+/// allowlists (see [`Allowlist::built_in`]) and at once for others. Clones share it.
+#[derive(Debug, Clone)]
+struct JoinedRegex {
+    pattern: String,
+    compiled: Arc<OnceLock<Regex>>,
+}
+
+impl JoinedRegex {
+    fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            goregex::compile(&self.pattern)
+                .unwrap_or_else(|e| panic!("built-in allowlist pattern does not compile: {e}"))
+        })
+    }
 }
 
 /// What a finding is checked against.
@@ -87,6 +106,25 @@ pub(crate) struct Candidate<'a> {
 impl Allowlist {
     /// Compiles and validates a spec.
     pub fn new(spec: &AllowlistSpec) -> Result<Allowlist, AllowlistError> {
+        Allowlist::build(spec, true)
+    }
+
+    /// A built-in allowlist, whose regexes are compiled when first needed: compiling those of
+    /// every built-in rule was most of the secret scanner's construction, which a scan waits
+    /// for. The built-in tests compile every one of them, so this cannot fail at run time.
+    pub(crate) fn built_in(spec: &AllowlistSpec) -> Result<Allowlist, AllowlistError> {
+        Allowlist::build(spec, false)
+    }
+
+    /// Compiles every regex now (built-in allowlists compile theirs at first use).
+    #[cfg(test)]
+    pub(crate) fn compile_all(&self) {
+        for joined in [&self.paths, &self.regexes].into_iter().flatten() {
+            joined.get();
+        }
+    }
+
+    fn build(spec: &AllowlistSpec, compile: bool) -> Result<Allowlist, AllowlistError> {
         if spec.commits.is_empty()
             && spec.paths.is_empty()
             && spec.regexes.is_empty()
@@ -111,9 +149,9 @@ impl Allowlist {
             description: spec.description.clone(),
             condition: spec.condition,
             commits,
-            paths: join_or(&spec.paths)?,
+            paths: join_or(&spec.paths, compile)?,
             regex_target: spec.regex_target,
-            regexes: join_or(&spec.regexes)?,
+            regexes: join_or(&spec.regexes, compile)?,
             stopwords,
         })
     }
@@ -131,11 +169,11 @@ impl Allowlist {
     }
 
     fn path_allowed(&self, path: &str) -> bool {
-        !path.is_empty() && self.paths.as_ref().is_some_and(|re| re.is_match(path))
+        !path.is_empty() && self.paths.as_ref().is_some_and(|re| re.get().is_match(path))
     }
 
     fn regex_allowed(&self, target: &str) -> bool {
-        !target.is_empty() && self.regexes.as_ref().is_some_and(|re| re.is_match(target))
+        !target.is_empty() && self.regexes.as_ref().is_some_and(|re| re.get().is_match(target))
     }
 
     fn contains_stopword(&self, secret: &str) -> bool {
@@ -183,16 +221,22 @@ impl Allowlist {
 
 /// Joins patterns into one `(?:a|b|c)` alternation, as gitleaks does. Each pattern is
 /// compiled alone first so that an error names the pattern that is wrong.
-fn join_or(patterns: &[String]) -> Result<Option<Regex>, RegexError> {
+/// The patterns as one regex; with `compile`, each is validated and the whole compiled now.
+fn join_or(patterns: &[String], compile: bool) -> Result<Option<JoinedRegex>, RegexError> {
     if patterns.is_empty() {
         return Ok(None);
     }
-    for pattern in patterns {
-        goregex::compile(pattern)?;
-    }
     // Joined like gitleaks: a flag group such as `(?i)` opening one pattern therefore
     // applies to the patterns after it, exactly as in gitleaks.
-    goregex::compile(&format!("(?:{})", patterns.join("|"))).map(Some)
+    let joined = JoinedRegex { pattern: format!("(?:{})", patterns.join("|")), compiled: Arc::default() };
+    if compile {
+        for pattern in patterns {
+            goregex::compile(pattern)?;
+        }
+        let regex = goregex::compile(&joined.pattern)?;
+        joined.compiled.get_or_init(|| regex);
+    }
+    Ok(Some(joined))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -204,11 +204,34 @@ fn scan_text_file(scanner: &Scanner, path: &Path, result: &mut SourceResult) {
     }
 }
 
+/// The secret scanner, built by the first thread that needs it.
+///
+/// Building it (the built-in rules' allowlist regexes and the keyword automaton) takes a few
+/// milliseconds of one core. `run` starts it on a thread of its own while the first files are
+/// read, parsed and checked by the rules (secrets are looked for last), instead of before
+/// them; a scan thread that needs it sooner waits for it or, should that build have failed,
+/// builds it itself.
+struct LazyScanner<'a> {
+    cell: OnceLock<Scanner>,
+    /// `--skip` ids: the secret rules they name are left out.
+    skip: &'a [String],
+}
+
+impl LazyScanner<'_> {
+    fn get(&self) -> &Scanner {
+        self.cell.get_or_init(|| {
+            let mut ruleset = secret_rules::ruleset();
+            ruleset.rules.retain(|rule| !self.skip.iter().any(|id| rule.matches(id)));
+            Scanner::new(ruleset)
+        })
+    }
+}
+
 fn scan_source(
     source: &Source,
     resolved: &Resolved,
     engine: &Engine,
-    secrets: &Scanner,
+    secrets: &LazyScanner<'_>,
     policies: Option<&PolicySet>,
 ) -> SourceResult {
     let loaded = load_source(source, &resolved.load);
@@ -220,7 +243,6 @@ fn scan_source(
     };
     for obj in &loaded.objects {
         engine.check_object(obj, &mut result.findings);
-        result.findings.extend(kubesecops_secrets::k8s::scan_object(secrets, obj));
         if let Some((level, version)) = resolved.pss {
             // The ignore annotation silences PSS checks too (by `KSO-PSS-<check>`).
             let ignored = ignored_rules(obj);
@@ -239,6 +261,12 @@ fn scan_source(
         if is_gatekeeper(obj) {
             result.gatekeeper.push(obj.clone());
         }
+    }
+    // Secrets last: the scanner may still be being built while the first files' rules run
+    // (the report is sorted, so the order findings are found in does not show).
+    let secrets = secrets.get();
+    for obj in &loaded.objects {
+        result.findings.extend(kubesecops_secrets::k8s::scan_object(secrets, obj));
     }
     // Helm values files are not Kubernetes objects: their text is scanned for secrets.
     match source {
@@ -302,19 +330,24 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     let resolved = resolve(&args)?;
     let skip = &resolved.choices.skip;
     let engine = Engine::new(resolved.config.clone(), |meta| !skip.iter().any(|id| meta.matches(id)));
-    let mut secret_ruleset = secret_rules::ruleset();
-    secret_ruleset.rules.retain(|rule| !skip.iter().any(|id| rule.matches(id)));
-    let secrets = Scanner::new(secret_ruleset);
+    let secrets = LazyScanner { cell: OnceLock::new(), skip };
     let (sources, mut errors) = discover(&args.paths);
     let (mut policies, policy_load_errors) = load_policies(&args);
     errors.extend(policy_load_errors);
     // Policies that need the inventory are evaluated in the Gatekeeper pass only.
     let first_pass_policies = policies.as_ref().filter(|set| !set.needs_inventory());
 
-    let results: Vec<SourceResult> = sources
-        .par_iter()
-        .map(|source| scan_source(source, &resolved, &engine, &secrets, first_pass_policies))
-        .collect();
+    let results: Vec<SourceResult> = std::thread::scope(|scope| {
+        // Should no thread be available, the first scan thread that needs the scanner builds it.
+        let _ = std::thread::Builder::new().spawn_scoped(scope, || {
+            secrets.get();
+        });
+        sources
+            .par_iter()
+            .map(|source| scan_source(source, &resolved, &engine, &secrets, first_pass_policies))
+            .collect()
+    });
+    let secrets = secrets.get();
     // Sized once: growing a vector of several hundred thousand findings by doubling would
     // hold two copies at the peak.
     let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum::<usize>() + 1024);
@@ -364,7 +397,7 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     for values in &resolved.load.helm_values {
         // Already scanned when it belongs to a chart being scanned.
         if !values.canonicalize().is_ok_and(|c| chart_values.contains(&c)) {
-            scan_text_file(&secrets, values, &mut user_values);
+            scan_text_file(secrets, values, &mut user_values);
         }
     }
     findings.extend(user_values.findings);
@@ -409,5 +442,9 @@ pub fn run(args: ScanArgs) -> Result<Status> {
             report.errors.len()
         );
     }
+    // The process exits next and the OS takes the memory back at once: freeing every finding
+    // and the index piece by piece was the last, single-threaded milliseconds of a scan.
+    std::mem::forget(report);
+    std::mem::forget(index);
     Ok(status)
 }

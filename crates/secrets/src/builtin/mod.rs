@@ -193,7 +193,7 @@ fn compile_rule(builtin: &'static BuiltinRule) -> Rule {
             stopwords: builtin.stopwords.iter().map(|s| s.to_string()).collect(),
             ..AllowlistSpec::default()
         };
-        vec![Allowlist::new(&spec).unwrap_or_else(|e| panic!("built-in rule {}: {e}", builtin.meta.id))]
+        vec![Allowlist::built_in(&spec).unwrap_or_else(|e| panic!("built-in rule {}: {e}", builtin.meta.id))]
     };
     Rule {
         id: builtin.meta.id.to_string(),
@@ -225,7 +225,10 @@ pub fn global_allowlists() -> Vec<Allowlist> {
         regexes: GLOBAL_ALLOW_SECRETS.iter().map(|s| s.to_string()).collect(),
         ..AllowlistSpec::default()
     };
-    [paths, values].iter().map(|spec| Allowlist::new(spec).expect("built-in allowlists compile")).collect()
+    [paths, values]
+        .iter()
+        .map(|spec| Allowlist::built_in(spec).expect("built-in allowlists are valid"))
+        .collect()
 }
 
 /// The built-in ruleset (compiled once per process; clones share the compiled regexes).

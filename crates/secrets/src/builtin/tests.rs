@@ -40,7 +40,11 @@ fn every_rule_has_keywords_and_compiles() {
     for rule in &set.rules {
         assert!(!rule.keywords.is_empty(), "{}: built-in rules need keywords for the prefilter", rule.id);
         assert!(rule.secret_group <= rule.group_count(), "{}", rule.id);
+        // Built-in allowlists compile at first use: a pattern that does not compile would
+        // panic in a scan, so every one is compiled here.
+        rule.allowlists.iter().for_each(Allowlist::compile_all);
     }
+    set.allowlists.iter().for_each(Allowlist::compile_all);
 }
 
 #[test]
