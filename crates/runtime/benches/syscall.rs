@@ -73,7 +73,7 @@ fn generate(count: usize) -> Vec<SyscallEvent> {
                 time_ns: 1_700_000_001_000_000_000 + i as i64,
                 num: i as u64,
                 proc,
-                ancestors,
+                ancestors: ancestors.into(),
                 container: in_container.then(|| Container {
                     id: "0123456789ab".into(),
                     image: Some("docker.io/library/python:3.12".into()),

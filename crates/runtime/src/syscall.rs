@@ -242,8 +242,9 @@ pub struct SyscallEvent {
     pub args: Vec<(String, String)>,
     /// The calling thread's process.
     pub proc: Process,
-    /// Ancestors, parent first.
-    pub ancestors: Vec<Process>,
+    /// Ancestors, parent first. Shared: the sensor hands every event of a process the same
+    /// list until the process table changes.
+    pub ancestors: std::sync::Arc<Vec<Process>>,
     /// The file descriptor involved.
     pub fd: Option<Fd>,
     /// The container; `None` on the host.
@@ -389,6 +390,7 @@ impl SyscallEvent {
                 .map(process)
                 .collect::<Result<_, _>>()?,
         };
+        let ancestors = std::sync::Arc::new(ancestors);
         let fd = match obj.get("fd") {
             None | Some(Json::Null) => None,
             Some(f) => {
@@ -666,7 +668,7 @@ mod tests {
                 loginuid: Some(1000),
                 ..Process::default()
             },
-            ancestors: vec![Process { pid: 7, name: "bash".into(), ..Process::default() }],
+            ancestors: vec![Process { pid: 7, name: "bash".into(), ..Process::default() }].into(),
             fd: Some(Fd { num: 3, kind: FdKind::File, name: "/etc/shadow".into(), ..Fd::default() }),
             container: Some(Container { id: "0123456789ab".into(), ..Container::default() }),
             k8s: Some(K8s { ns: Some("default".into()), pod: Some("web".into()), ..K8s::default() }),

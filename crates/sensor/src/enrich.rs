@@ -233,7 +233,7 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
         ty: ty.to_string(),
         dir: Direction::Exit,
         res: Some(record.ret),
-        ancestors: table.ancestors(pid, ANCESTORS),
+        ancestors: table.ancestors_shared(pid, ANCESTORS),
         ..SyscallEvent::default()
     };
     let s0 = text(&record.s0);

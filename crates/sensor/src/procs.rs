@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kubesecops_runtime::syscall::{Container, K8s, Process};
 
@@ -47,6 +48,8 @@ pub struct ProcTable {
     containers: HashMap<String, ContainerInfo>,
     users: HashMap<u64, String>,
     bundle_dirs: Vec<PathBuf>,
+    /// Shared ancestor lists by pid, cleared whenever an entry changes.
+    ancestry: HashMap<u64, Arc<Vec<Process>>>,
     /// Cgroup ids to containers (records carry the id of their process's cgroup).
     pub cgroups: crate::cgroups::CgroupMap,
     source: Option<Box<dyn ContainerSource + Send>>,
@@ -273,9 +276,11 @@ impl ProcTable {
     /// An exit: the process is forgotten.
     pub fn exit(&mut self, pid: u64) {
         self.entries.remove(&pid);
+        self.ancestry.clear();
     }
 
     fn insert(&mut self, pid: u64, entry: Entry) {
+        self.ancestry.clear();
         if self.entries.len() >= MAX_ENTRIES && !self.entries.contains_key(&pid) {
             let root = self.root.clone();
             self.entries.retain(|p, _| root.join(p.to_string()).exists());
@@ -297,6 +302,24 @@ impl ProcTable {
             self.insert(pid, entry);
         }
         self.entries.get(&pid)
+    }
+
+    /// The ancestors of a process, parent first, at most `limit`, shared between the events
+    /// of the process until the table changes (an exec, fork, exit or a process read from
+    /// the root): building the list clones every ancestor, which at hundreds of thousands of
+    /// events per second was most of the sensor's user-space work.
+    pub fn ancestors_shared(&mut self, pid: u64, limit: usize) -> Arc<Vec<Process>> {
+        if let Some(found) = self.ancestry.get(&pid) {
+            return found.clone();
+        }
+        let list = Arc::new(self.ancestors(pid, limit));
+        // Looking the ancestors up may have read new entries and cleared the cache: fill it
+        // after.
+        if self.ancestry.len() >= MAX_ENTRIES {
+            self.ancestry.clear();
+        }
+        self.ancestry.insert(pid, list.clone());
+        list
     }
 
     /// The ancestors of a process, parent first, at most `limit`.
