@@ -68,7 +68,7 @@ pub fn table() -> &'static HostNames {
 impl HostNames {
     /// Adds a name (no lookup yet); registering it again changes nothing.
     pub fn register(&self, name: &str) {
-        let name = normalize(name);
+        let name = canonical(name);
         if name.is_empty() || name.parse::<IpAddr>().is_ok() {
             return;
         }
@@ -110,14 +110,10 @@ impl HostNames {
     }
 }
 
-/// Names compare without case and without a trailing dot, as DNS does.
-fn normalize(name: &str) -> String {
-    name.trim().trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// A name as the table keeps it: fields yield, and operands are compared in, this form.
+/// A name as the table keeps it: fields yield, and operands are compared in, this form
+/// (without case and without a trailing dot, as DNS compares names).
 pub fn canonical(name: &str) -> String {
-    normalize(name)
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 
 #[cfg(test)]

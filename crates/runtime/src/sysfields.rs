@@ -376,8 +376,13 @@ fn many(values: Vec<Cow<'_, str>>) -> Option<Values<'_>> {
 
 /// The addresses of the sides a field reads: client, server, local, remote or both.
 fn side_ips(fd: &crate::syscall::Fd, side: Side) -> Vec<Option<&str>> {
+    pick_side(fd, side, fd.cip.as_deref(), fd.sip.as_deref())
+}
+
+/// Of a client value `c` and a server value `s`, those a field of `side` reads (local and
+/// remote follow the direction of the connection).
+fn pick_side<T: Copy>(fd: &crate::syscall::Fd, side: Side, c: T, s: T) -> Vec<T> {
     let local_client = fd.local_is_client.unwrap_or(true);
-    let (c, s) = (fd.cip.as_deref(), fd.sip.as_deref());
     match side {
         Side::Client => vec![c],
         Side::Server => vec![s],
@@ -588,15 +593,7 @@ impl SysField {
             }
             F::Port(side) => {
                 let fd = fd?;
-                let local_client = fd.local_is_client.unwrap_or(true);
-                let (c, s) = (fd.cport, fd.sport);
-                let pick = match side {
-                    Side::Client => vec![c],
-                    Side::Server => vec![s],
-                    Side::Local => vec![if local_client { c } else { s }],
-                    Side::Remote => vec![if local_client { s } else { c }],
-                    Side::Any => vec![c, s],
-                };
+                let pick = pick_side(fd, *side, fd.cport, fd.sport);
                 many(pick.into_iter().flatten().map(|p| Cow::Owned(p.to_string())).collect())
             }
             F::Connected => boolean(fd?.connected?),
