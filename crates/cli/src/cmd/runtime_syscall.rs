@@ -76,14 +76,16 @@ pub(crate) fn announce(rules: &Ruleset) {
 /// Resolves the host names the rules compare addresses with (`fd.sip.name`) through the
 /// system's resolver and says on stderr what each resolved to; a name that does not resolve
 /// is said too, since the checks on it stay false until it does.
-pub(crate) fn resolve_host_names() {
+/// Returns the addresses found, name by name, for [`refresh_host_names`] to compare with.
+pub(crate) fn resolve_host_names() -> Vec<Vec<std::net::IpAddr>> {
     let table = kubesecops_runtime::hostnames::table();
-    for found in table.refresh(&kubesecops_runtime::hostnames::SystemResolver) {
+    let found = table.refresh(&kubesecops_runtime::hostnames::SystemResolver);
+    for found in &found {
         match (&found.error, found.addrs.is_empty()) {
             (None, _) | (Some(_), false) => eprintln!(
                 "kubesecops: host name {} (used by rules) resolves to {}",
                 found.name,
-                found.addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                addresses_text(&found.addrs)
             ),
             (Some(error), true) => eprintln!(
                 "kubesecops: warning: host name {} (used by rules) does not resolve ({error}): checks on it are false until it does",
@@ -91,41 +93,41 @@ pub(crate) fn resolve_host_names() {
             ),
         }
     }
+    found.into_iter().map(|f| f.addrs).collect()
+}
+
+/// Addresses as a comma-separated list.
+fn addresses_text(addrs: &[std::net::IpAddr]) -> String {
+    addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// Resolves the rules' host names again every `every`, in a thread of its own, and says on
-/// stderr when a name's addresses change; evaluation reads the last results and never waits.
+/// stderr when a name's addresses change from `last` (what [`resolve_host_names`] found at
+/// start); evaluation reads the last results and never waits.
 #[cfg(feature = "ebpf")]
-fn refresh_host_names(every: std::time::Duration) {
+fn refresh_host_names(every: std::time::Duration, mut last: Vec<Vec<std::net::IpAddr>>) {
     let table = kubesecops_runtime::hostnames::table();
     if table.names().is_empty() || every.is_zero() {
         return;
     }
-    std::thread::spawn(move || {
-        let mut last: Vec<Vec<std::net::IpAddr>> = Vec::new();
-        loop {
-            std::thread::sleep(every);
-            let found = table.refresh(&kubesecops_runtime::hostnames::SystemResolver);
-            let now: Vec<_> = found.iter().map(|f| f.addrs.clone()).collect();
-            if !last.is_empty() && now != last {
-                for f in &found {
-                    eprintln!(
-                        "kubesecops: host name {} now resolves to {}",
-                        f.name,
-                        f.addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-                    );
-                }
+    std::thread::spawn(move || loop {
+        std::thread::sleep(every);
+        let found = table.refresh(&kubesecops_runtime::hostnames::SystemResolver);
+        let now: Vec<_> = found.iter().map(|f| f.addrs.clone()).collect();
+        if now != last {
+            for f in &found {
+                eprintln!("kubesecops: host name {} now resolves to {}", f.name, addresses_text(&f.addrs));
             }
-            last = now;
         }
+        last = now;
     });
 }
 
-/// One alert as a JSON line: the keys of the audit path (`rule`, `priority`, `time`, `output`,
-/// `source`, `tags`) plus `output_fields` naming the process, container and pod. The output
-/// text gets the pod's namespace and name appended when the event has them (as Falco's
-/// `append_output` does).
-pub(crate) fn alert_line(alert: &Alert, event: &SyscallEvent) -> String {
+/// One alert as a JSON object: the keys of the audit path (`rule`, `priority`, `time`,
+/// `output`, `source`, `tags`) plus `output_fields` naming the process, container and pod. The
+/// output text gets the pod's namespace and name appended when the event has them (as Falco's
+/// `append_output` does). Replay prints it as is; the sensor adds its drop counts.
+pub(crate) fn alert_json(alert: &Alert, event: &SyscallEvent) -> serde_json::Value {
     let mut output = alert.output.clone();
     let k8s = event.k8s.as_ref();
     let ns = k8s.and_then(|k| k.ns.as_deref());
@@ -134,7 +136,7 @@ pub(crate) fn alert_line(alert: &Alert, event: &SyscallEvent) -> String {
         output.push_str(&format!(" k8s.ns={ns} k8s.pod={pod}"));
     }
     let container = event.container.as_ref();
-    let line = serde_json::json!({
+    serde_json::json!({
         "rule": alert.rule.name,
         "priority": alert.rule.priority.as_str(),
         "time": kubesecops_runtime::time::format_rfc3339_nanos(alert.time_ns),
@@ -151,8 +153,7 @@ pub(crate) fn alert_line(alert: &Alert, event: &SyscallEvent) -> String {
             "k8s.ns.name": ns,
             "k8s.pod.name": pod,
         },
-    });
-    line.to_string()
+    })
 }
 
 /// `runtime sensor`: without the `ebpf` feature, says how to get it.
@@ -173,8 +174,8 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
 
     let rules = load_rules(&args.rules)?.with_matching(super::runtime::matching(args.rule_matching));
     announce(&rules);
-    resolve_host_names();
-    refresh_host_names(std::time::Duration::from_secs(args.host_refresh));
+    let addresses = resolve_host_names();
+    refresh_host_names(std::time::Duration::from_secs(args.host_refresh), addresses);
     let mut capture = match &args.capture {
         Some(path) => Some(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?,
@@ -222,8 +223,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
             for alert in alerts.iter().filter(|a| a.rule.priority <= args.min_priority) {
                 total += 1;
                 metrics.alert(&alert.rule.name, alert.rule.priority.as_str());
-                let mut line: serde_json::Value =
-                    serde_json::from_str(&alert_line(alert, event)).unwrap_or_default();
+                let mut line = alert_json(alert, event);
                 line["drops"] = serde_json::json!({
                     "kernel": counters.kernel_drops_total(),
                     "user": counters.user_drops,
@@ -362,7 +362,7 @@ pub fn replay(
             alerts.clear();
             rules.evaluate_syscall_into(&event, &mut alerts);
             for alert in alerts.iter().filter(|a| a.rule.priority <= min_priority) {
-                writeln!(out, "{}", alert_line(alert, &event))?;
+                writeln!(out, "{}", alert_json(alert, &event))?;
                 *per_rule.entry((alert.rule.priority, alert.rule.name.clone())).or_default() += 1;
             }
         }
