@@ -163,16 +163,15 @@ pub fn run(
     Ok(counters)
 }
 
-/// True when `program` is a syscall program (`enter_NAME`, `exit_NAME`) whose tracepoint the
-/// kernel does not have.
+/// True when `program` is a syscall program (`exit_NAME`) whose tracepoint the kernel does not
+/// have.
 fn syscall_tracepoint_missing(program: &str) -> bool {
-    let Some(syscall) = program.strip_prefix("enter_").or_else(|| program.strip_prefix("exit_")) else {
+    let Some(syscall) = program.strip_prefix("exit_") else {
         return false;
     };
-    let kind = if program.starts_with("enter_") { "enter" } else { "exit" };
     ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"].iter().any(|root| {
-        std::path::Path::new(root).join("events/syscalls").is_dir()
-            && !std::path::Path::new(root).join(format!("events/syscalls/sys_{kind}_{syscall}")).exists()
+        let events = std::path::Path::new(root).join("events/syscalls");
+        events.is_dir() && !events.join(format!("sys_exit_{syscall}")).exists()
     })
 }
 
@@ -188,12 +187,10 @@ pub struct ProgramStats {
     pub run_time_ns: u64,
 }
 
-/// Whether a program name is one of the sensor's (`enter_NAME`/`exit_NAME` per syscall, and
-/// the sched programs; the kernel keeps 15 bytes of a name).
+/// Whether a program name is one of the sensor's (`exit_NAME` per syscall, and the sched
+/// programs; the kernel keeps 15 bytes of a name).
 fn is_sensor_program(name: &str) -> bool {
-    name.starts_with("enter_")
-        || name.starts_with("exit_")
-        || matches!(name, "on_exec" | "on_fork" | "on_exit")
+    name.starts_with("exit_") || matches!(name, "on_exec" | "on_fork" | "on_exit")
 }
 
 /// Run statistics of the sensor's loaded programs, when the kernel keeps them

@@ -251,16 +251,17 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
             args.push(("name".into(), s0.clone()));
             args.push(("flags".into(), open_flags(flags)));
             let kind = if flags & 0o200000 != 0 { FdKind::Directory } else { FdKind::File };
-            // openat's directory descriptor: a relative path is relative to it unless it is
-            // AT_FDCWD (open has none).
-            let base = match ty {
-                "open" => proc.cwd.clone(),
-                _ => directory_of_fd(pid, a[0] as i32).unwrap_or_else(|| proc.cwd.clone()),
+            // A relative path is relative to openat's directory descriptor unless that is
+            // AT_FDCWD (open has none); only then is /proc asked.
+            let dir = match ty {
+                "open" => None,
+                _ if s0.starts_with('/') => None,
+                _ => directory_of_fd(pid, a[0] as i32),
             };
             event.fd = Some(Fd {
                 num: if record.ret >= 0 { record.ret } else { -1 },
                 kind,
-                name: absolute(&s0, &base),
+                name: absolute(&s0, dir.as_deref().unwrap_or(&proc.cwd)),
                 nameraw: Some(s0.clone()),
                 ..Fd::default()
             });

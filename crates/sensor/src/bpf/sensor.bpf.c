@@ -156,6 +156,19 @@ static __always_inline void fill_common(struct event *e, __u32 kind)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
+/* A ring-buffer record of `kind` with what every record carries, or NULL (counted as a drop
+ * for this CPU) when the ring buffer is full. */
+static __always_inline struct event *start_record(__u32 kind)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count_drop();
+		return NULL;
+	}
+	fill_common(e, kind);
+	return e;
+}
+
 static __always_inline __u32 user_str(char *dst, __u64 src)
 {
 	if (!src)
@@ -176,12 +189,9 @@ static __always_inline int do_exit(void *ctx, long id)
 	__u32 *self_pid = bpf_map_lookup_elem(&config, &zero);
 	if (self_pid && (pid_tgid >> 32) == *self_pid)
 		return 0;
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
-	if (!e) {
-		count_drop();
+	struct event *e = start_record(KIND_SYSCALL);
+	if (!e)
 		return 0;
-	}
-	fill_common(e, KIND_SYSCALL);
 	e->id = id;
 	e->ret = *(long *)(ctx + 16);
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -264,12 +274,9 @@ WATCH(setresgid, 119)
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(void *ctx)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
-	if (!e) {
-		count_drop();
+	struct event *e = start_record(KIND_EXEC);
+	if (!e)
 		return 0;
-	}
-	fill_common(e, KIND_EXEC);
 	e->id = 59;
 	e->ret = 0;
 	__u32 loc = *(__u32 *)(ctx + 8);
@@ -295,12 +302,9 @@ int on_exec(void *ctx)
 SEC("tracepoint/sched/sched_process_fork")
 int on_fork(void *ctx)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
-	if (!e) {
-		count_drop();
+	struct event *e = start_record(KIND_FORK);
+	if (!e)
 		return 0;
-	}
-	fill_common(e, KIND_FORK);
 	e->ppid = *(__u32 *)(ctx + 12);
 	e->id = *(__s32 *)(ctx + 20); /* the child */
 	e->ret = 0;
@@ -314,12 +318,9 @@ int on_exit(void *ctx)
 	/* Only the end of a whole process (its last thread) matters to the process table. */
 	if (!*(__u8 *)(ctx + 32))
 		return 0;
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
-	if (!e) {
-		count_drop();
+	struct event *e = start_record(KIND_EXIT);
+	if (!e)
 		return 0;
-	}
-	fill_common(e, KIND_EXIT);
 	e->id = 0;
 	e->ret = 0;
 	submit(e);
