@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use kubesecops_core::exposition::escape_label;
+
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
@@ -92,7 +94,7 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "kubesecops_admission_violations_total{{rule=\"{}\",mode=\"{mode}\"}} {count}",
-                escape(rule)
+                escape_label(rule)
             );
         }
         out.push_str(
@@ -157,11 +159,6 @@ impl Metrics {
 /// A poisoned lock only means a panic elsewhere while counting; the counts are still usable.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Label values escape backslash, double quote and newline.
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]

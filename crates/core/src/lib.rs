@@ -2,8 +2,10 @@
 //!
 //! This crate has no I/O: it defines [`Severity`], static [`RuleMeta`] data, the
 //! [`Finding`] and [`ReportError`] records, and the versioned [`Report`] envelope that the
-//! renderers in `kubesecops-report` turn into table, JSON, SARIF and JUnit.
+//! renderers in `kubesecops-report` turn into table, JSON, SARIF and JUnit; and
+//! [`exposition`], the one piece of the Prometheus text format the `/metrics` servers share.
 
+pub mod exposition;
 mod finding;
 mod report;
 mod rule;

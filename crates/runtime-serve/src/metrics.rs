@@ -5,6 +5,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
+use kubesecops_core::exposition::escape_label;
+
 /// Where events come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -422,11 +424,6 @@ impl Metrics {
         );
         out
     }
-}
-
-/// Escapes a label value (backslash, double quote, newline).
-fn escape_label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// The metric family names `render` exposes (from its `# TYPE` lines), with the sample

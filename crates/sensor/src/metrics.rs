@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kubesecops_core::exposition::escape_label;
+
 /// Lookups of the CRI cache by how they were answered.
 #[derive(Debug, Default)]
 pub struct CriStats {
@@ -73,11 +75,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Escapes a label value as the text format requires (backslash, double quote, newline).
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
 impl Metrics {
     /// Publishes the event loop's counters (totals since start).
     pub fn set_counters(&self, records: u64, events: u64, kernel_drops: &[u64], user_drops: u64) {
@@ -115,7 +112,7 @@ impl Metrics {
         let by_rule: Vec<(String, u64)> = alerts
             .iter()
             .map(|((rule, priority), n)| {
-                (format!("{{rule=\"{}\",priority=\"{}\"}}", escape(rule), escape(priority)), *n)
+                (format!("{{rule=\"{}\",priority=\"{}\"}}", escape_label(rule), escape_label(priority)), *n)
             })
             .collect();
         drop(alerts);
