@@ -76,7 +76,7 @@ pub(crate) fn announce(rules: &Ruleset) {
 /// Resolves the host names the rules compare addresses with (`fd.sip.name`) through the
 /// system's resolver and says on stderr what each resolved to; a name that does not resolve
 /// is said too, since the checks on it stay false until it does.
-/// Returns the addresses found, name by name, for [`refresh_host_names`] to compare with.
+/// Returns the addresses found, name by name, for `refresh_host_names` (the sensor) to compare with.
 pub(crate) fn resolve_host_names() -> Vec<Vec<std::net::IpAddr>> {
     let table = kubesecops_runtime::hostnames::table();
     let found = table.refresh(&kubesecops_runtime::hostnames::SystemResolver);
