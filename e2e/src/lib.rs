@@ -146,16 +146,21 @@ impl Cluster {
 
     /// Applies a manifest given as text (`kubectl apply -f -`).
     pub fn apply(&self, manifest: &str) -> Output {
+        self.kubectl_stdin(&["apply", "-f", "-"], manifest.as_bytes())
+    }
+
+    /// Runs kubectl with `input` on its standard input; returns its output whatever the status.
+    pub fn kubectl_stdin(&self, args: &[&str], input: &[u8]) -> Output {
         use std::io::Write;
         let mut child = Command::new(&self.kubectl)
             .arg(format!("--kubeconfig={}", self.kubeconfig.display()))
-            .args(["apply", "-f", "-"])
+            .args(args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("kubectl runs");
-        child.stdin.take().expect("stdin").write_all(manifest.as_bytes()).expect("write manifest");
+        child.stdin.take().expect("stdin").write_all(input).expect("write kubectl's input");
         child.wait_with_output().expect("kubectl finishes")
     }
 }

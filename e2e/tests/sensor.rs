@@ -210,15 +210,16 @@ spec:
     # The image has no /etc/shadow: the pod writes one before the sensor starts.
     command: ["/bin/sh", "-c", "echo 'root:*:19000:0:99999:7:::' > /etc/shadow && chmod 600 /etc/shadow && touch /tmp/ready && exec sleep 100000"]
     volumeMounts:
-    - {{name: helper, mountPath: /kso, readOnly: true}}
+    - {{name: helper, mountPath: /kso}}
     - {{name: shm, mountPath: /dev/shm}}
   volumes:
+  # The helper is written into the pod (not a hostPath), so how the host mounts its
+  # temporary directory (noexec or not) cannot matter.
   - name: helper
-    hostPath: {{path: "{}", type: Directory}}
+    emptyDir: {{}}
   - name: shm
     emptyDir: {{medium: Memory}}
-"#,
-        dir.path().display()
+"#
     );
     let out = cluster.apply(&manifest);
     assert!(out.status.success(), "apply: {}", String::from_utf8_lossy(&out.stderr));
@@ -233,6 +234,26 @@ spec:
         assert!(start.elapsed() < Duration::from_secs(30), "the pod never wrote /etc/shadow");
         std::thread::sleep(Duration::from_millis(300));
     }
+    let helper = std::fs::read(dir.path().join("memfd-exec")).unwrap();
+    let copied = cluster.kubectl_stdin(
+        &[
+            "exec",
+            "-i",
+            "-n",
+            NS,
+            POD,
+            "--",
+            "sh",
+            "-c",
+            "cat > /kso/memfd-exec && chmod 755 /kso/memfd-exec",
+        ],
+        &helper,
+    );
+    assert!(
+        copied.status.success(),
+        "copying the helper into the pod: {}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
 
     // The sensor, in a mount namespace of its own where /etc/hosts is the test's file.
     // Pods and images come from containerd's CRI API (the cluster's own socket).
@@ -260,8 +281,14 @@ spec:
     // busybox nc takes `-e PROG` last.
     exec(&["nc", "-w", "1", "127.0.0.1", "9", "-e", "/bin/true"]);
     exec(&["grep", "-r", "BEGIN PRIVATE", "/etc"]);
-    exec(&["sh", "-c", "cp /bin/busybox /dev/shm/true && /dev/shm/true"]);
-    exec(&["/kso/memfd-exec", "/bin/busybox", "true"]);
+    // These two must run, or their rules cannot fire: a failure is reported as itself.
+    for args in [
+        &["sh", "-c", "cp /bin/busybox /dev/shm/true && /dev/shm/true"][..],
+        &["/kso/memfd-exec", "/bin/busybox", "true"],
+    ] {
+        let out = exec(args);
+        assert!(out.status.success(), "{args:?} in the pod: {}", String::from_utf8_lossy(&out.stderr));
+    }
     exec(&["nc", "-w", "2", "10.96.0.1", "443"]);
     // Let the last records through the ring buffer, read the sensor's metrics, then stop it
     // (SIGTERM: it writes its summary and flushes the capture).
@@ -302,11 +329,18 @@ spec:
         ("Fileless execution via memfd_create", "proc_exepath=/memfd:kso-payload"),
         ("Contact K8S API Server From Container", "command=nc -w 2 10.96.0.1 443"),
     ] {
-        assert!(
-            fired(rule, needle),
-            "no '{rule}' with `{needle}` in the pod's alerts:\n{}\nall alerts:\n{stdout}\nstderr:\n{stderr}",
-            shown.join("\n")
-        );
+        if !fired(rule, needle) {
+            // The recorded program starts of the pod say what the sensor saw instead.
+            let recorded = std::fs::read_to_string(&capture).unwrap_or_default();
+            let starts: Vec<&str> =
+                recorded.lines().filter(|l| l.contains("\"execve") && l.contains(POD)).take(40).collect();
+            panic!(
+                "no '{rule}' with `{needle}` in the pod's alerts:\n{}\nall alerts:\n{stdout}\nstderr:\n{stderr}\n\
+                 program starts of the pod in the capture:\n{}",
+                shown.join("\n"),
+                starts.join("\n")
+            );
+        }
     }
     // Every alert of the pod comes from one of the intruder's commands (grep also opens
     // /etc/shadow on its way through /etc, a true "Read sensitive file untrusted").
