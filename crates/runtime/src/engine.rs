@@ -178,6 +178,13 @@ impl Ruleset {
         self.run(&self.active, &mut ctx, event.time_ns(), || event.audit_id().map(Cow::into_owned), alerts)
     }
 
+    /// The names and compiled conditions of the enabled `syscall` rules, with their slots.
+    pub(crate) fn syscall_conditions(&self) -> (impl Iterator<Item = (&str, &compile::Node)>, &[SlotSpec]) {
+        let rules =
+            self.sys_active.iter().map(|&i| (self.rules[i].meta.name.as_str(), &self.rules[i].condition));
+        (rules, &self.sys_slots)
+    }
+
     /// True when the set has enabled `syscall` rules.
     pub fn has_syscall_rules(&self) -> bool {
         !self.sys_active.is_empty()

@@ -44,6 +44,7 @@ pub mod hostnames;
 pub mod json;
 pub mod loader;
 pub mod matchers;
+pub mod pathfilter;
 pub mod syscall;
 pub mod sysfields;
 pub mod time;

@@ -145,6 +145,27 @@ impl PathPrefixes {
         }
     }
 
+    /// Each prefix as a plain path up to its first glob component (`/var/lib/*/x` gives
+    /// `/var/lib/`): every path it matches starts with that text, once normalised.
+    pub fn literal_prefixes(&self) -> impl Iterator<Item = String> + '_ {
+        self.prefixes.iter().map(|prefix| {
+            let mut text = String::from("/");
+            for part in prefix {
+                if part.contains(['*', '?', '[']) {
+                    if text.len() > 1 {
+                        text.push('/');
+                    }
+                    return text;
+                }
+                if text.len() > 1 {
+                    text.push('/');
+                }
+                text.push_str(part);
+            }
+            text
+        })
+    }
+
     /// True when some prefix matches the leading components of `path`, component by
     /// component (a component with `*`, `?` or `[` is a glob).
     pub fn matches(&self, path: &str) -> bool {
@@ -180,6 +201,14 @@ impl ValueSet {
             ValueSet::Small(values)
         } else {
             ValueSet::Large(values.into_iter().collect())
+        }
+    }
+
+    /// The values, in no particular order.
+    pub fn values(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            ValueSet::Small(values) => Box::new(values.iter().map(String::as_str)),
+            ValueSet::Large(set) => Box::new(set.iter().map(String::as_str)),
         }
     }
 

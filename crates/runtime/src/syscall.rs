@@ -262,6 +262,37 @@ impl SyscallEvent {
     }
 }
 
+/// The absolute, normalised path a process means by `path` given its working directory (or
+/// the directory of an `*at` call's descriptor): joined when relative, with empty and `.`
+/// components dropped and `..` taking one component off (never above `/`), as Falco's
+/// `fd.name` shows it. Only the text is used; symbolic links are not followed. With no
+/// directory known, a relative path stays as it is.
+pub fn resolve_path(path: &str, dir: &str) -> String {
+    if !path.starts_with('/') && !dir.starts_with('/') {
+        return path.to_string();
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    let joined = if path.starts_with('/') { None } else { Some(dir) };
+    for part in joined.into_iter().flat_map(|d| d.split('/')).chain(path.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    let mut out = String::with_capacity(path.len() + dir.len() + 1);
+    for part in &parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
 /// Why a capture line is not a syscall event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CaptureError {
@@ -645,6 +676,18 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn paths_resolve_like_falco() {
+        assert_eq!(resolve_path("/etc/shadow", "/tmp"), "/etc/shadow");
+        assert_eq!(resolve_path("shadow", "/etc"), "/etc/shadow");
+        assert_eq!(resolve_path("./shadow", "/etc/"), "/etc/shadow");
+        assert_eq!(resolve_path("../etc/shadow", "/tmp"), "/etc/shadow");
+        assert_eq!(resolve_path("/tmp/../etc//./shadow", "/"), "/etc/shadow");
+        assert_eq!(resolve_path("../../..", "/a"), "/");
+        assert_eq!(resolve_path("/etc/", "/"), "/etc");
+        assert_eq!(resolve_path("x", ""), "x", "no directory known");
+    }
+
     use super::*;
 
     pub(crate) fn sample() -> SyscallEvent {

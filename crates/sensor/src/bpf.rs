@@ -7,6 +7,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use kubesecops_runtime::pathfilter::PathShapes;
 use kubesecops_runtime::SyscallEvent;
 use libbpf_rs::{MapCore, MapFlags, ObjectBuilder};
 
@@ -36,6 +37,9 @@ pub struct Counters {
     pub events: u64,
     /// Records the kernel could not queue (ring buffer full), per CPU.
     pub kernel_drops: Vec<u64>,
+    /// Opens the kernel kept because no loaded rule can match their path, per CPU (see
+    /// [`OpenFilter`]).
+    pub kernel_filtered: Vec<u64>,
     /// Records dropped in user space (too many between two polls) or undecodable.
     pub user_drops: u64,
     /// Programs not attached because the kernel has no such syscall tracepoint.
@@ -51,16 +55,90 @@ impl Counters {
     }
 }
 
+/// Most path prefixes the kernel's open filter holds (`open_prefixes` in sensor.bpf.c).
+pub const MAX_OPEN_PREFIXES: usize = 1024;
+
+/// Most path suffixes the kernel's open filter holds (`SUFFIX_SLOTS` in sensor.bpf.c).
+pub const MAX_OPEN_SUFFIXES: usize = 16;
+
+/// Longest suffix the kernel compares (`SUFFIX_MAX` in sensor.bpf.c).
+const SUFFIX_MAX: usize = 32;
+
+/// Longest path the programs copy, without its NUL (`STR_MAX` in sensor.bpf.c, less one).
+const PATH_MAX: usize = 255;
+
+/// Which opens leave the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenFilter {
+    /// Every open.
+    Off,
+    /// Opens of unusual paths (see [`kubesecops_runtime::pathfilter::is_unusual_path`]) and
+    /// of paths with one of these prefixes or suffixes; the others are counted in
+    /// [`Counters::kernel_filtered`]. At most [`MAX_OPEN_PREFIXES`] prefixes and
+    /// [`MAX_OPEN_SUFFIXES`] suffixes (see [`PathShapes::fitted`]).
+    Paths(PathShapes),
+}
+
+/// The `struct config` of sensor.bpf.c, as bytes.
+fn config_bytes(self_pid: u32, filter: &OpenFilter) -> Result<Vec<u8>, SensorError> {
+    let mut bytes = Vec::with_capacity(12 + MAX_OPEN_SUFFIXES * (4 + SUFFIX_MAX));
+    bytes.extend_from_slice(&self_pid.to_ne_bytes());
+    let suffixes: &[String] = match filter {
+        OpenFilter::Off => &[],
+        OpenFilter::Paths(shapes) => &shapes.suffixes,
+    };
+    if suffixes.len() > MAX_OPEN_SUFFIXES || suffixes.iter().any(|s| s.len() > SUFFIX_MAX) {
+        return Err(SensorError::Bpf(format!(
+            "open filter: at most {MAX_OPEN_SUFFIXES} suffixes of at most {SUFFIX_MAX} bytes"
+        )));
+    }
+    bytes.extend_from_slice(&u32::from(matches!(filter, OpenFilter::Paths(_))).to_ne_bytes());
+    bytes.extend_from_slice(&(suffixes.len() as u32).to_ne_bytes());
+    for k in 0..MAX_OPEN_SUFFIXES {
+        let len = suffixes.get(k).map_or(0, String::len) as u32;
+        bytes.extend_from_slice(&len.to_ne_bytes());
+    }
+    for k in 0..MAX_OPEN_SUFFIXES {
+        let mut slot = [0u8; SUFFIX_MAX];
+        if let Some(suffix) = suffixes.get(k) {
+            slot[..suffix.len()].copy_from_slice(suffix.as_bytes());
+        }
+        bytes.extend_from_slice(&slot);
+    }
+    Ok(bytes)
+}
+
+/// The `struct path_key` of sensor.bpf.c for a prefix: its length in bits, then its bytes.
+fn prefix_key(prefix: &str) -> Vec<u8> {
+    let mut key = vec![0u8; 4 + PATH_MAX + 1];
+    key[..4].copy_from_slice(&((prefix.len() * 8) as u32).to_ne_bytes());
+    key[4..4 + prefix.len()].copy_from_slice(prefix.as_bytes());
+    key
+}
+
+/// Per-CPU values of slot `slot` of a per-CPU array of u64 counters.
+fn per_cpu_counts(map: &libbpf_rs::Map<'_>, slot: u32) -> Option<Vec<u64>> {
+    let per_cpu = map.lookup_percpu(&slot.to_ne_bytes(), MapFlags::ANY).ok()??;
+    Some(
+        per_cpu
+            .iter()
+            .map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_ne_bytes))
+            .collect(),
+    )
+}
+
 fn err(context: &str, e: impl std::fmt::Display) -> SensorError {
     SensorError::Bpf(format!("{context}: {e}"))
 }
 
 /// Loads and attaches the programs, then calls `on_event` for every enriched event until
 /// `stop` is set; `on_tick` gets the counters about once a second. `source` (the CRI cache) is
-/// asked for the pod of each container before the runtime's bundle files.
+/// asked for the pod of each container before the runtime's bundle files; `open_filter` says
+/// which opens leave the kernel.
 pub fn run(
     stop: &AtomicBool,
     source: Option<Box<dyn ContainerSource + Send>>,
+    open_filter: &OpenFilter,
     mut on_event: impl FnMut(&SyscallEvent, &Counters),
     mut on_tick: impl FnMut(&Counters),
 ) -> Result<Counters, SensorError> {
@@ -82,11 +160,25 @@ pub fn run(
     let map = |name: &str| {
         obj.maps().find(|m| m.name() == name).ok_or_else(|| SensorError::Bpf(format!("map {name} missing")))
     };
+    // The prefixes go in before the configuration turns the filter on.
+    if let OpenFilter::Paths(shapes) = open_filter {
+        if shapes.prefixes.len() > MAX_OPEN_PREFIXES || shapes.prefixes.iter().any(|p| p.len() > PATH_MAX) {
+            return Err(SensorError::Bpf(format!(
+                "open filter: at most {MAX_OPEN_PREFIXES} prefixes of at most {PATH_MAX} bytes"
+            )));
+        }
+        let prefixes = map("open_prefixes")?;
+        for prefix in &shapes.prefixes {
+            prefixes
+                .update(&prefix_key(prefix), &[1u8], MapFlags::ANY)
+                .map_err(|e| err(&format!("open filter prefix {prefix}"), e))?;
+        }
+    }
     let config = map("config")?;
     config
-        .update(&0u32.to_ne_bytes(), &std::process::id().to_ne_bytes(), MapFlags::ANY)
+        .update(&0u32.to_ne_bytes(), &config_bytes(std::process::id(), open_filter)?, MapFlags::ANY)
         .map_err(|e| err("configure", e))?;
-    let drops = map("drops")?;
+    let counts = map("counts")?;
     let events = map("events")?;
 
     let pending: Rc<RefCell<Vec<Vec<u8>>>> = Rc::new(RefCell::new(Vec::new()));
@@ -148,19 +240,25 @@ pub fn run(
         }
         counters.user_drops += std::mem::take(&mut *overflow.borrow_mut());
         if last_tick.elapsed() >= Duration::from_secs(1) {
-            if let Ok(Some(per_cpu)) = drops.lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY) {
-                counters.kernel_drops = per_cpu
-                    .iter()
-                    .map(|v| v.get(..8).and_then(|b| b.try_into().ok()).map_or(0, u64::from_ne_bytes))
-                    .collect();
-            }
+            read_kernel_counts(&counts, &mut counters);
             on_tick(&counters);
             last_tick = Instant::now();
         }
     }
+    read_kernel_counts(&counts, &mut counters);
     counters.programs = program_stats();
     drop(links);
     Ok(counters)
+}
+
+/// Reads the kernel's per-CPU drop and filter counts into `counters`.
+fn read_kernel_counts(counts: &libbpf_rs::Map<'_>, counters: &mut Counters) {
+    if let Some(dropped) = per_cpu_counts(counts, 0) {
+        counters.kernel_drops = dropped;
+    }
+    if let Some(filtered) = per_cpu_counts(counts, 1) {
+        counters.kernel_filtered = filtered;
+    }
 }
 
 /// True when `program` is a syscall program (`exit_NAME`) whose tracepoint the kernel does not

@@ -41,6 +41,8 @@ pub fn syscall_name(id: i64) -> &'static str {
         114 => "setregid",
         117 => "setresuid",
         119 => "setresgid",
+        80 => "chdir",
+        81 => "fchdir",
         _ => "unknown",
     }
 }
@@ -129,16 +131,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Resolves a path relative to the process's working directory (`dirfd` `AT_FDCWD` only).
-fn absolute(path: &str, cwd: &str) -> String {
-    if path.starts_with('/') || cwd.is_empty() {
-        path.to_string()
-    } else {
-        let path = path.trim_start_matches("./");
-        format!("{}/{}", cwd.trim_end_matches('/'), path)
-    }
-}
-
 /// `AT_FDCWD`: "relative to the working directory" as a directory descriptor.
 const AT_FDCWD: i32 = -100;
 
@@ -207,6 +199,20 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
                 time_ns,
             );
         }
+        // The new working directory, for the relative paths of the process's next calls
+        // (a process gone from /proc by then keeps what the table knew).
+        Kind::Syscall if record.ret == 0 && (record.id == 80 || record.id == 81) => {
+            let cwd = if record.id == 80 {
+                let old = table.lookup(pid).map(|e| e.proc.cwd.clone()).unwrap_or_default();
+                Some(kubesecops_runtime::syscall::resolve_path(&text(&record.s0), &old))
+                    .filter(|c| c.starts_with('/'))
+            } else {
+                std::fs::read_link(format!("/proc/{pid}/cwd")).ok().and_then(|p| p.to_str().map(String::from))
+            };
+            if let Some(cwd) = cwd {
+                table.chdir(pid, cwd);
+            }
+        }
         Kind::Syscall => {}
     }
     let mut proc = match table.lookup(pid) {
@@ -261,7 +267,7 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
             event.fd = Some(Fd {
                 num: if record.ret >= 0 { record.ret } else { -1 },
                 kind,
-                name: absolute(&s0, dir.as_deref().unwrap_or(&proc.cwd)),
+                name: kubesecops_runtime::syscall::resolve_path(&s0, dir.as_deref().unwrap_or(&proc.cwd)),
                 nameraw: Some(s0.clone()),
                 ..Fd::default()
             });
@@ -286,6 +292,8 @@ pub fn enrich(table: &mut ProcTable, record: &Record, clock: &Clock, num: u64) -
             args.push(("newpath".into(), s1.clone()));
         }
         "unlinkat" => args.push(("name".into(), s0.clone())),
+        "chdir" => args.push(("path".into(), s0.clone())),
+        "fchdir" => args.push(("fd".into(), a[0].to_string())),
         "mount" => {
             args.push(("dev".into(), s0.clone()));
             args.push(("dir".into(), s1.clone()));
@@ -325,7 +333,7 @@ mod tests {
         sa[4..8].copy_from_slice(&[10, 96, 0, 1]);
         let fd = connect_fd(5, &sa).unwrap();
         assert_eq!((fd.kind, fd.name.as_str(), fd.sport), (FdKind::Ipv4, "->10.96.0.1:443", Some(443)));
-        assert_eq!(absolute("x", "/tmp/"), "/tmp/x");
+        assert_eq!(kubesecops_runtime::syscall::resolve_path("../x", "/tmp/"), "/x");
         // A directory descriptor of this process resolves through /proc.
         let dir = std::fs::File::open("/usr").unwrap();
         use std::os::fd::AsRawFd;
@@ -365,5 +373,40 @@ mod tests {
         let rules = kubesecops_runtime::builtin::syscall_loader().compile().unwrap();
         let alerts = rules.evaluate_syscall(&event);
         assert_eq!(alerts[0].rule.name, "Credential file read by an unexpected program");
+    }
+
+    /// A shell that changed directory before a short-lived child opened a relative path: the
+    /// child (gone from /proc) inherits the directory the chdir record set.
+    #[test]
+    fn a_chdir_record_moves_the_working_directory_of_later_relative_opens() {
+        let mut table = ProcTable::new("/nonexistent-proc-root");
+        table.fork(1, 60, 10);
+        table.exec(60, 1, "sh", "/bin/sh", vec!["sh".into()], "sh", 0, 0, 11);
+        let record = |pid: u32, id: i64, ret: i64, s0: &[u8]| Record {
+            kind: Kind::Syscall,
+            pid,
+            tid: pid,
+            ppid: 1,
+            uid: 0,
+            gid: 0,
+            id,
+            ret,
+            ts: 100,
+            args: [(-100i64) as u64, 0, 0, 0, 0, 0],
+            comm: "sh".into(),
+            cgroup: 0,
+            s0: s0.to_vec(),
+            s1: Vec::new(),
+            argv: Vec::new(),
+        };
+        let clock = Clock { offset_ns: 0 };
+        let chdir = enrich(&mut table, &record(60, 80, 0, b"/etc"), &clock, 1).unwrap();
+        assert_eq!((chdir.ty.as_str(), chdir.arg("path")), ("chdir", Some("/etc")));
+        // A failed chdir changes nothing; a relative one is resolved against the last.
+        enrich(&mut table, &record(60, 80, -2, b"/nonexistent"), &clock, 2);
+        enrich(&mut table, &record(60, 80, 0, b"./pam.d/../"), &clock, 3);
+        table.fork(60, 61, 20);
+        let open = enrich(&mut table, &record(61, 257, 3, b"./shadow"), &clock, 4).unwrap();
+        assert_eq!(open.fd.map(|f| f.name), Some("/etc/shadow".to_string()));
     }
 }

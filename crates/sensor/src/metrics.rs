@@ -65,6 +65,7 @@ pub struct Metrics {
     events: AtomicU64,
     user_drops: AtomicU64,
     kernel_drops: Mutex<Vec<u64>>,
+    kernel_filtered: Mutex<Vec<u64>>,
     alerts: Mutex<BTreeMap<(String, String), u64>>,
     /// CRI lookups (shared with the CRI cache, which counts them as they happen).
     pub cri: Arc<CriStats>,
@@ -84,6 +85,13 @@ impl Metrics {
         let mut drops = lock(&self.kernel_drops);
         drops.clear();
         drops.extend_from_slice(kernel_drops);
+    }
+
+    /// Publishes the opens the kernel kept because no rule can match their path, per CPU.
+    pub fn set_kernel_filtered(&self, per_cpu: &[u64]) {
+        let mut filtered = lock(&self.kernel_filtered);
+        filtered.clear();
+        filtered.extend_from_slice(per_cpu);
     }
 
     /// Counts one alert written.
@@ -126,6 +134,16 @@ impl Metrics {
         family(
             "kubesecops_sensor_kernel_drops_total",
             "Records the kernel could not queue (ring buffer full), per CPU.",
+            &per_cpu,
+        );
+        let per_cpu: Vec<(String, u64)> = lock(&self.kernel_filtered)
+            .iter()
+            .enumerate()
+            .map(|(cpu, n)| (format!("{{cpu=\"{cpu}\"}}"), *n))
+            .collect();
+        family(
+            "kubesecops_sensor_kernel_filtered_total",
+            "Opens kept in the kernel because no loaded rule can match their path, per CPU.",
             &per_cpu,
         );
         family(
@@ -277,6 +295,7 @@ mod tests {
     fn exposition_parses_and_carries_every_counter() {
         let metrics = Metrics::default();
         metrics.set_counters(120, 80, &[0, 3, 0, 7], 2);
+        metrics.set_kernel_filtered(&[40, 2]);
         metrics.alert("Terminal shell in container", "Notice");
         metrics.alert("Terminal shell in container", "Notice");
         metrics.alert("Read \"sensitive\" file\\", "Warning");
@@ -287,6 +306,8 @@ mod tests {
         assert_eq!(value(&samples, "kubesecops_sensor_kernel_drops_total", &[("cpu", "3")]), 7.0);
         assert_eq!(value(&samples, "kubesecops_sensor_kernel_drops_total", &[("cpu", "0")]), 0.0);
         assert_eq!(value(&samples, "kubesecops_sensor_user_drops_total", &[]), 2.0);
+        assert_eq!(value(&samples, "kubesecops_sensor_kernel_filtered_total", &[("cpu", "0")]), 40.0);
+        assert_eq!(value(&samples, "kubesecops_sensor_kernel_filtered_total", &[("cpu", "1")]), 2.0);
         assert_eq!(
             value(
                 &samples,

@@ -273,6 +273,15 @@ impl ProcTable {
         &self.entries[&pid]
     }
 
+    /// A change of working directory (`chdir`, `fchdir`) to `cwd`.
+    pub fn chdir(&mut self, pid: u64, cwd: String) {
+        if let Some(entry) = self.entries.get_mut(&pid) {
+            entry.proc.cwd = cwd;
+            // Children's events list this process's cwd among their ancestors.
+            self.ancestry.clear();
+        }
+    }
+
     /// An exit: the process is forgotten.
     pub fn exit(&mut self, pid: u64) {
         self.entries.remove(&pid);

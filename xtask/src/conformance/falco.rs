@@ -35,11 +35,67 @@ const K8S_RULES_HEAD: &str = "plugins-HEAD/plugins/k8saudit/rules/k8s_audit_rule
 fn run(folder: &Path) -> Result<Score> {
     let cases = legacy_cases(folder)?;
     let loading = loading_checks(folder)?;
+    let filter = open_filter_checks(folder)?;
     println!(
-        "falco-k8saudit: legacy cases {}/{}, loading checks {}/{}",
-        cases.passed, cases.total, loading.passed, loading.total
+        "falco-k8saudit: legacy cases {}/{}, loading checks {}/{}, open filter checks {}/{}",
+        cases.passed, cases.total, loading.passed, loading.total, filter.passed, filter.total
     );
-    Ok(Score { passed: cases.passed + loading.passed, total: cases.total + loading.total })
+    Ok(Score {
+        passed: cases.passed + loading.passed + filter.passed,
+        total: cases.total + loading.total + filter.total,
+    })
+}
+
+/// The sensor's kernel filter for opens, derived from Falco's syscall rule files, loses no
+/// alert: every sample open a rule matches (opens of the paths the rules name, extended and
+/// reached through `..`, in every mode, by several processes, on the host and in a container)
+/// passes the filter. A rule set whose rules can match any open gets no filter, which passes.
+fn open_filter_checks(folder: &Path) -> Result<Score> {
+    use kubesecops_runtime::pathfilter::{check_opens, sample_paths, OpenInterest};
+    let mut score = Score::default();
+    let falco = folder.join(FALCO_RULES);
+    let sets = [
+        ("falco_rules.yaml", vec![falco.clone()]),
+        (
+            "falco_rules.yaml + falco-incubating_rules.yaml",
+            vec![falco.clone(), folder.join("falco-rules/rules/falco-incubating_rules.yaml")],
+        ),
+        (
+            "falco_rules.yaml + falco-sandbox_rules.yaml",
+            vec![falco.clone(), folder.join("falco-rules/rules/falco-sandbox_rules.yaml")],
+        ),
+    ];
+    for (name, files) in sets {
+        score.total += 1;
+        let rules = match load_rules(&files) {
+            Ok(rules) => rules,
+            Err(err) => {
+                println!("  MISS open filter of {name}: {err:#}");
+                continue;
+            }
+        };
+        let interest = rules.open_interest();
+        let shape = match &interest {
+            OpenInterest::All { rule } => format!("every open (rule '{rule}' can match any path)"),
+            OpenInterest::Paths(shapes) => {
+                format!("{} prefix(es), {} suffix(es)", shapes.prefixes.len(), shapes.suffixes.len())
+            }
+        };
+        let check = check_opens(&rules, &interest, &sample_paths(&rules));
+        if check.missed.is_empty() {
+            score.passed += 1;
+            println!(
+                "  ok   open filter of {name}: {shape}; {} sample opens, {} matched, {} kept in the kernel, none matched",
+                check.opens, check.matched, check.filtered
+            );
+        } else {
+            println!(
+                "  MISS open filter of {name}: {shape}; matched opens it would drop: {:?}",
+                check.missed
+            );
+        }
+    }
+    Ok(score)
 }
 
 /// Maps a rule path of the case file to the suite folder.

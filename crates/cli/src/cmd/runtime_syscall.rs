@@ -46,6 +46,21 @@ pub struct SensorArgs {
     /// `GET /healthz`), e.g. 127.0.0.1:9810.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// Keep in the kernel the opens no loaded rule can match (judged from the rules' path
+    /// checks; opens of relative paths and of paths with `.` or `..` components always pass).
+    /// They are counted, not sent: the capture then holds only opens some rule could match,
+    /// so use `off` to capture every open.
+    #[arg(long, value_enum, default_value = "on")]
+    pub kernel_filter: OnOff,
+}
+
+/// A switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnOff {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
 }
 
 /// The syscall rules: the files in order, or the built-in syscall rules when there is none.
@@ -196,6 +211,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
         eprintln!("kubesecops: metrics on http://{bound}/metrics");
     }
     let source = cri_source(args.cri_socket.as_deref(), &metrics);
+    let open_filter = open_filter(&rules, args.kernel_filter);
     let stats = rules.stats();
     eprintln!(
         "kubesecops: runtime sensor: {} syscall rule(s) ({} disabled, {} not evaluated); loading BPF programs",
@@ -212,6 +228,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
     let counters = kubesecops_sensor::bpf::run(
         stop,
         source,
+        &open_filter,
         |event, counters| {
             if let Some(file) = capture.as_mut() {
                 if let Err(e) = writeln!(file, "{}", event.to_json_line()) {
@@ -248,6 +265,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
                 &counters.kernel_drops,
                 counters.user_drops,
             );
+            metrics.set_kernel_filtered(&counters.kernel_filtered);
             let drops = counters.kernel_drops_total() + counters.user_drops;
             if drops != reported_drops {
                 eprintln!(
@@ -261,16 +279,18 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
         },
     )?;
     metrics.set_counters(counters.records, counters.events, &counters.kernel_drops, counters.user_drops);
+    metrics.set_kernel_filtered(&counters.kernel_filtered);
     if let Some(file) = capture.as_mut() {
         file.flush()?;
     }
     eprintln!(
-        "kubesecops: runtime sensor stopped: {} record(s), {} event(s), {total} alert(s); drops: kernel {} (per CPU {:?}), user space {}",
+        "kubesecops: runtime sensor stopped: {} record(s), {} event(s), {total} alert(s); drops: kernel {} (per CPU {:?}), user space {}; opens kept in the kernel by the filter: {}",
         counters.records,
         counters.events,
         counters.kernel_drops_total(),
         counters.kernel_drops,
-        counters.user_drops
+        counters.user_drops,
+        counters.kernel_filtered.iter().sum::<u64>()
     );
     for program in &counters.programs {
         eprintln!(
@@ -286,6 +306,34 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
         }
     }
     Ok(if total > 0 { Status::Findings } else { Status::Clean })
+}
+
+/// Which opens leave the kernel, from the rules' path checks (see
+/// `kubesecops_runtime::pathfilter`); says on stderr what was decided and why.
+#[cfg(feature = "ebpf")]
+fn open_filter(rules: &Ruleset, switch: OnOff) -> kubesecops_sensor::bpf::OpenFilter {
+    use kubesecops_runtime::pathfilter::OpenInterest;
+    use kubesecops_sensor::bpf::{OpenFilter, MAX_OPEN_PREFIXES, MAX_OPEN_SUFFIXES};
+    if switch == OnOff::Off {
+        eprintln!("kubesecops: kernel filter off (--kernel-filter off): every open leaves the kernel");
+        return OpenFilter::Off;
+    }
+    match rules.open_interest() {
+        OpenInterest::All { rule } => {
+            eprintln!("kubesecops: kernel filter off: rule '{rule}' can match an open of any path");
+            OpenFilter::Off
+        }
+        OpenInterest::Paths(shapes) => {
+            let fitted = shapes.fitted(MAX_OPEN_PREFIXES, MAX_OPEN_SUFFIXES);
+            let merged = if fitted == shapes { "" } else { " (merged to fit the kernel's tables)" };
+            eprintln!(
+                "kubesecops: kernel filter: only opens of paths starting with one of {} prefix(es) or ending with one of {} suffix(es){merged} leave the kernel, and relative paths or paths with . or .. components; the others are counted",
+                fitted.prefixes.len(),
+                fitted.suffixes.len()
+            );
+            OpenFilter::Paths(fitted)
+        }
+    }
 }
 
 /// The CRI cache of the sensor: the socket given, else the first default socket that exists;

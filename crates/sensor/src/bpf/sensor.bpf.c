@@ -95,20 +95,63 @@ struct {
 	__uint(max_entries, 8 * 1024 * 1024);
 } events SEC(".maps");
 
+/* Per-CPU counters: records the ring buffer had no room for, and opens the path filter kept
+ * in the kernel. */
+#define COUNT_DROPPED 0
+#define COUNT_FILTERED 1
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
-} drops SEC(".maps");
+} counts SEC(".maps");
 
-// Slot 0: the sensor's own pid, set by user space, so the sensor does not watch itself.
+#define SUFFIX_SLOTS 16
+#define SUFFIX_MAX 32
+
+/* Set by user space before the programs see events (the layout of `Config` in bpf.rs). */
+struct config {
+	__u32 self_pid;      /* the sensor's own pid: the sensor does not watch itself */
+	__u32 filter_opens;  /* 1: only opens the rules can want leave the kernel */
+	__u32 suffix_count;
+	__u32 suffix_len[SUFFIX_SLOTS];
+	char suffix[SUFFIX_SLOTS][SUFFIX_MAX];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct config);
 } config SEC(".maps");
+
+/* The path prefixes the rules can want of opens (longest-prefix match on bytes). */
+struct path_key {
+	__u32 prefixlen; /* in bits */
+	char data[STR_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct path_key);
+	__type(value, __u8);
+} open_prefixes SEC(".maps");
+
+/* An open's path is read here first, and copied into a record only when it passes. The
+ * tail leaves room for suffix comparisons at any offset below STR_MAX. */
+struct path_buf {
+	__u32 prefixlen;
+	char data[STR_MAX + SUFFIX_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} scratch SEC(".maps");
 
 /* The reader is woken once per batch: by the record that brings the waiting data past
  * WAKEUP_BYTES, and by nothing else (it also reads on a short timeout, and goes on reading
@@ -125,10 +168,9 @@ static __always_inline void submit(struct event *e)
 	bpf_ringbuf_submit(e, crossing ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline void count_drop(void)
+static __always_inline void count(__u32 slot)
 {
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&drops, &zero);
+	__u64 *n = bpf_map_lookup_elem(&counts, &slot);
 	if (n)
 		*n += 1;
 }
@@ -162,7 +204,7 @@ static __always_inline struct event *start_record(__u32 kind)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
 	if (!e) {
-		count_drop();
+		count(COUNT_DROPPED);
 		return NULL;
 	}
 	fill_common(e, kind);
@@ -177,6 +219,57 @@ static __always_inline __u32 user_str(char *dst, __u64 src)
 	return n > 0 ? (__u32)n : 0;
 }
 
+/* True when the normalised form of the path (`len` bytes, no NUL) can differ from its text,
+ * so its text cannot be judged: relative, a trailing '/', an empty component ("//"), a "."
+ * component ("/./" or a final "/."), or ".." anywhere. The same test as
+ * kubesecops_runtime::pathfilter::is_unusual_path. */
+static __always_inline int path_is_unusual(const char *d, __u32 len)
+{
+	if (len == 0 || d[0] != '/' || d[(len - 1) & (STR_MAX - 1)] == '/')
+		return 1;
+	for (__u32 i = 0; i + 1 < STR_MAX; i++) {
+		if (i + 1 >= len)
+			break;
+		char c = d[i], n = d[i + 1];
+		if ((c == '/' && n == '/') || (c == '.' && n == '.'))
+			return 1;
+		if (c == '/' && n == '.' && (i + 2 == len || d[i + 2] == '/'))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether an open of this path (in `buf`, `len` bytes) can matter to the loaded rules: an
+ * unusual path, a prefix in open_prefixes, or a suffix of the configuration. */
+static __always_inline int open_wanted(struct path_buf *buf, __u32 len, const struct config *cfg)
+{
+	if (path_is_unusual(buf->data, len))
+		return 1;
+	buf->prefixlen = len * 8;
+	if (bpf_map_lookup_elem(&open_prefixes, buf))
+		return 1;
+	for (__u32 k = 0; k < SUFFIX_SLOTS; k++) {
+		if (k >= cfg->suffix_count)
+			break;
+		__u32 slen = cfg->suffix_len[k];
+		if (slen > len || slen > SUFFIX_MAX)
+			continue;
+		__u32 off = (len - slen) & (STR_MAX - 1);
+		int same = 1;
+		for (__u32 j = 0; j < SUFFIX_MAX; j++) {
+			if (j >= slen)
+				break;
+			if (buf->data[off + j] != cfg->suffix[k][j]) {
+				same = 0;
+				break;
+			}
+		}
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
 /* One program per watched syscall, on its syscalls/sys_exit_NAME tracepoint: the other
  * syscalls run no program at all (a program on raw_syscalls would run on every read, write
  * and futex of the node), and there is no enter program: the arguments are still in the
@@ -186,18 +279,34 @@ static __always_inline int do_exit(void *ctx, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 zero = 0;
-	__u32 *self_pid = bpf_map_lookup_elem(&config, &zero);
-	if (self_pid && (pid_tgid >> 32) == *self_pid)
+	struct config *cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || (pid_tgid >> 32) == cfg->self_pid)
 		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* r10 to di are eight adjacent registers (r10 r9 r8 ax cx dx si di): one read. */
+	__u64 saved[8] = {};
+	bpf_probe_read_kernel(saved, sizeof(saved), (void *)regs + bpf_core_field_offset(struct pt_regs, r10));
+	/* Opens are most of what is watched, and most open files no rule is about: the path is
+	 * judged before a record is reserved, and what no rule can want is only counted. */
+	long opened_len = -1;
+	if ((id == 2 || id == 257 || id == 437) && cfg->filter_opens) {
+		struct path_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+		if (!buf)
+			return 0;
+		__u64 path = id == 2 ? saved[7] : saved[6];
+		long n = path ? bpf_probe_read_user_str(buf->data, STR_MAX, (const void *)path) : 0;
+		__u32 len = n > 0 ? (__u32)(n - 1) : 0;
+		if (!open_wanted(buf, len, cfg)) {
+			count(COUNT_FILTERED);
+			return 0;
+		}
+		opened_len = n;
+	}
 	struct event *e = start_record(KIND_SYSCALL);
 	if (!e)
 		return 0;
 	e->id = id;
 	e->ret = *(long *)(ctx + 16);
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	/* r10 to di are eight adjacent registers (r10 r9 r8 ax cx dx si di): one read. */
-	__u64 saved[8] = {};
-	bpf_probe_read_kernel(saved, sizeof(saved), (void *)regs + bpf_core_field_offset(struct pt_regs, r10));
 	__u64 *args = e->args;
 	args[0] = saved[7];
 	args[1] = saved[6];
@@ -205,6 +314,13 @@ static __always_inline int do_exit(void *ctx, long id)
 	args[3] = saved[0];
 	args[4] = saved[2];
 	args[5] = saved[1];
+	if (opened_len >= 0) {
+		struct path_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+		if (buf && opened_len > 0 && bpf_probe_read_kernel(e->s0, STR_MAX, buf->data) == 0)
+			e->len0 = (__u32)opened_len;
+		submit(e);
+		return 0;
+	}
 	/* `id` is a constant in each program: the compiler keeps only its case. */
 	switch (id) {
 	case 2:   /* open(path) */
@@ -212,8 +328,9 @@ static __always_inline int do_exit(void *ctx, long id)
 	case 86:  /* link(old, new) */
 	case 165: /* mount(source, target) */
 	case 319: /* memfd_create(name) */
+	case 80:  /* chdir(path) */
 		e->len0 = user_str(e->s0, args[0]);
-		if (id != 2 && id != 319)
+		if (id != 2 && id != 319 && id != 80)
 			e->len1 = user_str(e->s1, args[1]);
 		break;
 	case 257: /* openat(dirfd, path) */
@@ -270,6 +387,9 @@ WATCH(setreuid, 113)
 WATCH(setregid, 114)
 WATCH(setresuid, 117)
 WATCH(setresgid, 119)
+/* The process table follows working directories: a relative path means nothing without. */
+WATCH(chdir, 80)
+WATCH(fchdir, 81)
 
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(void *ctx)
