@@ -6,14 +6,22 @@
 # running (Falco's falco_rules.yaml when ../shared has it, else the built-in rules),
 # alternating, and prints each run, the medians and the slowdown. Root (the sensor loads BPF
 # programs); needs clang or cc. The sensor's own summary (events, kernel drops) is printed too.
+# With FLOOR=1, a second binary whose openat program returns at once (built with
+# -DKSO_BENCH_EMPTY_OPENAT) runs in each round as well: the cost of the tracepoint alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-1000000}
 rounds=${2:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cargo build -q --release -p kubesecops --features ebpf
 bin=${CARGO_TARGET_DIR:-target}/release/kubesecops
+if [ "${FLOOR:-0}" = 1 ]; then
+  printf '#!/bin/sh\nexec %s -DKSO_BENCH_EMPTY_OPENAT "$@"\n' "${CLANG:-clang}" > "$work/clang-floor"
+  chmod +x "$work/clang-floor"
+  CLANG="$work/clang-floor" cargo build -q --release -p kubesecops --features ebpf
+  cp "$bin" "$work/kubesecops-floor"
+fi
+cargo build -q --release -p kubesecops --features ebpf
 cc=$(command -v cc || command -v clang)
 cat > "$work/loop.c" <<'C'
 #include <fcntl.h>
@@ -46,16 +54,23 @@ falco=../shared/suites/falco-k8saudit/falco-rules/rules/falco_rules.yaml
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), kernel $(uname -r)"
 echo "workload: $iterations x open/read/close of /etc/hostname; rules: ${rules[1]:-built-in}"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-without=() with=()
-for round in $(seq "$rounds"); do
-  t=$("$work/loop" "$iterations"); without+=("$t"); echo "round $round without sensor: $t s"
-  "$bin" runtime sensor "${rules[@]}" > "$work/alerts" 2> "$work/sensor.err" &
-  sensor=$!
-  # Attached once it has said so and a probe open shows up in its counters.
+# with_sensor BINARY: runs the loop while BINARY's sensor runs; prints the seconds.
+with_sensor() {
+  "$1" runtime sensor "${rules[@]}" > "$work/alerts" 2> "$work/sensor.err" &
+  local sensor=$!
+  # Attached once it has said so.
   for _ in $(seq 100); do grep -q "loading BPF programs" "$work/sensor.err" && break; sleep 0.1; done
   sleep 1
-  t=$("$work/loop" "$iterations"); with+=("$t"); echo "round $round with sensor:    $t s"
+  "$work/loop" "$iterations"
   kill -TERM "$sensor"; wait "$sensor" || true
+}
+without=() with=() floor=()
+for round in $(seq "$rounds"); do
+  t=$("$work/loop" "$iterations"); without+=("$t"); echo "round $round without sensor: $t s"
+  if [ "${FLOOR:-0}" = 1 ]; then
+    t=$(with_sensor "$work/kubesecops-floor"); floor+=("$t"); echo "round $round empty openat program: $t s"
+  fi
+  t=$(with_sensor "$bin"); with+=("$t"); echo "round $round with sensor:    $t s"
   grep "sensor stopped" "$work/sensor.err" | sed 's/^/    /'
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
@@ -63,4 +78,9 @@ m0=$(median "${without[@]}"); m1=$(median "${with[@]}")
 awk -v a="$m0" -v b="$m1" -v n="$iterations" 'BEGIN {
   printf "median without: %.4f s (%.0f iterations/s), with: %.4f s (%.0f iterations/s): slowdown %.1f%%\n",
     a, n/a, b, n/b, (b/a - 1) * 100 }'
+if [ "${FLOOR:-0}" = 1 ]; then
+  m2=$(median "${floor[@]}")
+  awk -v a="$m0" -v b="$m2" 'BEGIN {
+    printf "median with an empty openat program: %.4f s: slowdown %.1f%% (the tracepoint alone)\n", b, (b/a - 1) * 100 }'
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
