@@ -1,20 +1,21 @@
 //! The report envelope as pretty JSON: the documented, versioned machine interface.
 //!
 //! Large reports (hundreds of thousands of findings, hundreds of megabytes of JSON) render
-//! their findings in parallel, a bounded batch at a time, and write them in order: the bytes
-//! are exactly those of `serde_json::to_writer_pretty` on the whole report.
+//! their findings in parallel, a few chunks at a time into reused buffers, and write them in
+//! order: the bytes are exactly those of `serde_json::to_writer_pretty` on the whole report.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
-use kubesecops_core::{Finding, Report};
+use kubesecops_core::{Finding, ObjectRef, Report, RuleRef};
 use rayon::prelude::*;
 
 /// Below this many findings the report is written in one go.
 const PARALLEL_FROM: usize = 8192;
 /// Findings per parallel rendering task.
 const CHUNK: usize = 1024;
-/// Chunks rendered before they are written out, which bounds the memory held.
-const CHUNKS_PER_BATCH: usize = 16;
+/// Chunks rendered at once per thread of the pool, which bounds the memory held.
+const CHUNKS_PER_THREAD: usize = 2;
 /// What pretty JSON of `[[findings]]` has before the first finding and after the last.
 const NESTING_HEAD: &[u8] = b"[\n  [\n";
 const NESTING_TAIL: &[u8] = b"\n  ]\n]";
@@ -57,44 +58,153 @@ fn envelope(report: &Report) -> io::Result<(String, String)> {
 fn render_large(report: &Report, findings: &[Finding], out: &mut impl Write) -> io::Result<()> {
     let (head, tail) = envelope(report)?;
     out.write_all(head.as_bytes())?;
-    let chunks: Vec<&[Finding]> = findings.chunks(CHUNK).collect();
-    for (batch_index, batch) in chunks.chunks(CHUNKS_PER_BATCH).enumerate() {
-        let rendered: Vec<io::Result<Vec<u8>>> = batch.par_iter().map(|chunk| render_chunk(chunk)).collect();
-        for (i, bytes) in rendered.into_iter().enumerate() {
-            if batch_index > 0 || i > 0 {
+    // A few buffers, reused from one group of chunks to the next, bound the memory held to a
+    // few chunks' worth whatever the report's size.
+    let in_flight = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
+    let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); in_flight];
+    let mut first = true;
+    for group in findings.chunks(CHUNK * in_flight) {
+        let chunks: Vec<&[Finding]> = group.chunks(CHUNK).collect();
+        let buffers = &mut buffers[..chunks.len()];
+        buffers.par_iter_mut().zip(chunks.par_iter()).try_for_each(|(buffer, chunk)| {
+            buffer.clear();
+            render_chunk(chunk, buffer)
+        })?;
+        for buffer in buffers.iter() {
+            if !first {
                 out.write_all(b",\n")?;
             }
-            out.write_all(&bytes?)?;
+            first = false;
+            out.write_all(buffer)?;
         }
     }
     out.write_all(tail.as_bytes())
 }
 
-/// Findings as they appear inside the envelope's array: each object indented by four spaces,
-/// separated by `,\n`, no trailing separator.
+/// Appends findings as they appear inside the envelope's array: each object indented by four
+/// spaces, separated by `,\n`, no trailing separator.
 ///
-/// They are written as the inner array of `[[...]]`, which is exactly the depth of the
-/// envelope's `findings` array, and the brackets around them are cut off: serde_json indents
-/// them itself, where rendering each finding alone needed a second pass to re-indent it.
-fn render_chunk(findings: &[Finding]) -> io::Result<Vec<u8>> {
-    if findings.is_empty() {
-        return Ok(Vec::new());
+/// The fields are written here rather than by serde_json's derived serializer: a rule's
+/// `rule` object and an object's `object` are the same bytes in every finding that shares
+/// them (`Arc`), so each is escaped once per chunk and copied after. Findings with the rare
+/// fields of image and history scans go through serde_json. The unit tests compare both with
+/// serde_json's own output.
+fn render_chunk(findings: &[Finding], out: &mut Vec<u8>) -> io::Result<()> {
+    let mut cache = Fragments::default();
+    for (i, finding) in findings.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        write_finding(finding, &mut cache, out)?;
     }
-    let mut text = Vec::with_capacity(findings.len() * 768 + NESTING_HEAD.len() + NESTING_TAIL.len());
-    serde_json::to_writer_pretty(&mut text, &[findings])?;
-    if !(text.starts_with(NESTING_HEAD) && text.ends_with(NESTING_TAIL)) {
-        return Err(io::Error::other("JSON findings without their enclosing arrays"));
+    Ok(())
+}
+
+/// Rendered `rule` and `object` values of the findings of one chunk, by the address of the
+/// shared value (alive as long as the findings are borrowed, so an address is never reused).
+#[derive(Default)]
+struct Fragments {
+    rules: HashMap<*const RuleRef, Vec<u8>>,
+    /// Findings are sorted by path, so those of one object are next to each other.
+    last_object: Option<(*const ObjectRef, Vec<u8>)>,
+}
+
+/// Appends `value` as compact JSON (a string is quoted and escaped as pretty JSON has it).
+fn value(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> io::Result<()> {
+    serde_json::to_writer(out, value).map_err(io::Error::from)
+}
+
+fn write_finding(finding: &Finding, cache: &mut Fragments, out: &mut Vec<u8>) -> io::Result<()> {
+    if finding.vcs.is_some() || finding.package.is_some() || finding.fixed_version.is_some() {
+        let mut text = Vec::new();
+        serde_json::to_writer_pretty(&mut text, &[[finding]])?;
+        let inner = text
+            .strip_prefix(NESTING_HEAD)
+            .and_then(|t| t.strip_suffix(NESTING_TAIL))
+            .ok_or_else(|| io::Error::other("JSON finding without its enclosing arrays"))?;
+        out.extend_from_slice(inner);
+        return Ok(());
     }
-    text.truncate(text.len() - NESTING_TAIL.len());
-    text.drain(..NESTING_HEAD.len());
-    Ok(text)
+    out.extend_from_slice(b"    {\n      \"rule\": ");
+    let rule = cache.rules.entry(std::sync::Arc::as_ptr(&finding.rule)).or_insert_with(|| {
+        let mut text = Vec::new();
+        // Writing into a vector cannot fail.
+        let _ = rule_fragment(&finding.rule, &mut text);
+        text
+    });
+    out.extend_from_slice(rule);
+    out.extend_from_slice(b",\n      \"severity\": ");
+    value(out, &finding.severity)?;
+    out.extend_from_slice(b",\n      \"message\": ");
+    value(out, finding.message.as_str())?;
+    out.extend_from_slice(b",\n      \"location\": {\n        \"path\": ");
+    value(out, &*finding.location.path)?;
+    if let Some(line) = finding.location.line {
+        out.extend_from_slice(b",\n        \"line\": ");
+        value(out, &line)?;
+    }
+    if let Some(column) = finding.location.column {
+        out.extend_from_slice(b",\n        \"column\": ");
+        value(out, &column)?;
+    }
+    out.extend_from_slice(b"\n      }");
+    if let Some(object) = &finding.object {
+        let ptr = std::sync::Arc::as_ptr(object);
+        if cache.last_object.as_ref().is_none_or(|(last, _)| *last != ptr) {
+            let mut text = Vec::new();
+            object_fragment(object, &mut text)?;
+            cache.last_object = Some((ptr, text));
+        }
+        out.extend_from_slice(b",\n      \"object\": ");
+        if let Some((_, text)) = &cache.last_object {
+            out.extend_from_slice(text);
+        }
+    }
+    out.extend_from_slice(b",\n      \"fingerprint\": ");
+    value(out, finding.fingerprint.as_str())?;
+    out.extend_from_slice(b"\n    }");
+    Ok(())
+}
+
+/// A finding's `rule` value, at the depth of a finding's fields.
+fn rule_fragment(rule: &RuleRef, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\n        \"id\": ");
+    value(out, rule.id.as_str())?;
+    out.extend_from_slice(b",\n        \"aliases\": [");
+    for (i, alias) in rule.aliases.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n          " } else { b",\n          " });
+        value(out, alias.as_str())?;
+    }
+    if !rule.aliases.is_empty() {
+        out.extend_from_slice(b"\n        ");
+    }
+    out.extend_from_slice(b"],\n        \"title\": ");
+    value(out, rule.title.as_str())?;
+    out.extend_from_slice(b"\n      }");
+    Ok(())
+}
+
+/// A finding's `object` value, at the depth of a finding's fields.
+fn object_fragment(object: &ObjectRef, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(b"{\n        \"apiVersion\": ");
+    value(out, object.api_version.as_str())?;
+    out.extend_from_slice(b",\n        \"kind\": ");
+    value(out, object.kind.as_str())?;
+    if !object.namespace.is_empty() {
+        out.extend_from_slice(b",\n        \"namespace\": ");
+        value(out, object.namespace.as_str())?;
+    }
+    out.extend_from_slice(b",\n        \"name\": ");
+    value(out, object.name.as_str())?;
+    out.extend_from_slice(b"\n      }");
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use kubesecops_core::{fingerprint, Location, ObjectRef, ReportError, RuleRef, Severity};
+    use kubesecops_core::{fingerprint, Location, Package, ReportError, Severity, Vcs};
 
     use super::*;
 
@@ -127,17 +237,84 @@ mod tests {
             .collect()
     }
 
+    /// Findings with every optional field set or not, rules with no, one or several aliases,
+    /// objects with and without a namespace, and characters JSON escapes.
+    fn varied_findings(n: usize) -> Vec<Finding> {
+        let rules: Vec<Arc<RuleRef>> = (0..4)
+            .map(|r| {
+                Arc::new(RuleRef {
+                    id: format!("KSO-X{r:03}"),
+                    aliases: (0..r).map(|a| format!("A\"{a}\\")).collect(),
+                    title: format!("title\t{r} é \u{1}"),
+                })
+            })
+            .collect();
+        let objects: Vec<Arc<ObjectRef>> = (0..3)
+            .map(|o| {
+                Arc::new(ObjectRef {
+                    api_version: "apps/v1".into(),
+                    kind: "Deployment".into(),
+                    namespace: if o == 0 { String::new() } else { format!("ns{o}") },
+                    name: format!("n\"{o}"),
+                })
+            })
+            .collect();
+        (0..n)
+            .map(|i| Finding {
+                rule: rules[i % rules.len()].clone(),
+                severity: Severity::ALL[i % 4],
+                message: format!("m{i}\r\n\u{7f}</script>"),
+                location: Location {
+                    path: format!("dir/f{}.yaml", i / 50).into(),
+                    line: (i % 3 != 0).then_some(i as u32),
+                    column: (i % 5 == 0).then_some(7),
+                },
+                object: (i % 7 != 0).then(|| objects[(i / 10) % objects.len()].clone()),
+                fingerprint: format!("{i:016x}"),
+                vcs: (i % 11 == 0)
+                    .then(|| Box::new(Vcs { commit: "c".into(), author: "a <b>".into(), date: "d".into() })),
+                package: (i % 13 == 0).then(|| {
+                    Box::new(Package {
+                        name: "p".into(),
+                        version: "1".into(),
+                        ecosystem: "npm".into(),
+                        path: String::new(),
+                        layer: None,
+                    })
+                }),
+                fixed_version: (i % 17 == 0).then(|| "2".to_string()),
+            })
+            .collect()
+    }
+
+    fn assert_renders_as_serde_json(report: &Report, what: &str) {
+        let mut parallel = Vec::new();
+        render(report, &mut parallel).unwrap();
+        let mut expected = serde_json::to_vec_pretty(report).unwrap();
+        expected.push(b'\n');
+        assert!(parallel == expected, "{what}: the parallel rendering differs");
+    }
+
     #[test]
     fn large_reports_render_exactly_as_serde_json_does() {
-        for n in [PARALLEL_FROM, PARALLEL_FROM + CHUNK * CHUNKS_PER_BATCH + 7] {
+        let in_flight = rayon::current_num_threads() * CHUNKS_PER_THREAD;
+        for n in [PARALLEL_FROM, PARALLEL_FROM + CHUNK * in_flight + 7] {
             let mut report =
                 Report::with_findings(findings(n), vec![ReportError::at("bad.yaml", Some(3), "x")]);
             report.sections.insert("notices".into(), serde_json::json!([{"path": "a", "message": "b"}]));
-            let mut parallel = Vec::new();
-            render(&report, &mut parallel).unwrap();
-            let mut expected = serde_json::to_vec_pretty(&report).unwrap();
-            expected.push(b'\n');
-            assert!(parallel == expected, "{n} findings: the parallel rendering differs");
+            assert_renders_as_serde_json(&report, &format!("{n} findings"));
         }
+    }
+
+    #[test]
+    fn every_optional_field_renders_as_serde_json_does() {
+        let report = Report::with_findings(varied_findings(PARALLEL_FROM + 3 * CHUNK + 5), Vec::new());
+        assert_renders_as_serde_json(&report, "varied findings");
+        let mut chunk = Vec::new();
+        render_chunk(&varied_findings(300), &mut chunk).unwrap();
+        let mut expected = serde_json::to_vec_pretty(&[varied_findings(300)]).unwrap();
+        expected.truncate(expected.len() - NESTING_TAIL.len());
+        expected.drain(..NESTING_HEAD.len());
+        assert!(chunk == expected, "one chunk differs from serde_json's");
     }
 }
