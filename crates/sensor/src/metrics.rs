@@ -126,25 +126,18 @@ impl Metrics {
         drop(alerts);
         // No sample before the first alert; sum() over the family gives the total.
         family("kubesecops_sensor_alerts_total", "Alerts written, by rule and priority.", &by_rule);
-        let per_cpu: Vec<(String, u64)> = lock(&self.kernel_drops)
-            .iter()
-            .enumerate()
-            .map(|(cpu, n)| (format!("{{cpu=\"{cpu}\"}}"), *n))
-            .collect();
+        let per_cpu = |counts: &Mutex<Vec<u64>>| -> Vec<(String, u64)> {
+            lock(counts).iter().enumerate().map(|(cpu, n)| (format!("{{cpu=\"{cpu}\"}}"), *n)).collect()
+        };
         family(
             "kubesecops_sensor_kernel_drops_total",
             "Records the kernel could not queue (ring buffer full), per CPU.",
-            &per_cpu,
+            &per_cpu(&self.kernel_drops),
         );
-        let per_cpu: Vec<(String, u64)> = lock(&self.kernel_filtered)
-            .iter()
-            .enumerate()
-            .map(|(cpu, n)| (format!("{{cpu=\"{cpu}\"}}"), *n))
-            .collect();
         family(
             "kubesecops_sensor_kernel_filtered_total",
             "Opens kept in the kernel because no loaded rule can match their path, per CPU.",
-            &per_cpu,
+            &per_cpu(&self.kernel_filtered),
         );
         family(
             "kubesecops_sensor_user_drops_total",
