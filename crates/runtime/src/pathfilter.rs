@@ -11,7 +11,8 @@
 //! what is outside it never loses an alert.
 //!
 //! [`OpenInterest::passes`] is the test the kernel side applies to the raw path, written in
-//! Rust so that tests can hold the two to the same answers.
+//! Rust for [`check_opens`] and the analysis' tests; the sensor's end-to-end tests check the
+//! kernel side on real opens.
 
 use crate::compile::{Check, Node, Scalar, SlotField, SlotSpec, Test};
 use crate::condition::{Modifier, Op};
@@ -85,7 +86,8 @@ impl PathShapes {
                 let (i, j, c) = best;
                 items.remove(j);
                 items[i] = c;
-                // A merged entry can cover others: drop those.
+                // The merged entry can equal another one: keep the first. (Entries it covers
+                // go in the final `simplify`.)
                 let mut kept: Vec<String> = Vec::with_capacity(items.len());
                 for item in items {
                     if !kept.contains(&item) {
@@ -97,8 +99,7 @@ impl PathShapes {
             items
         }
         fn common_prefix(a: &str, b: &str) -> String {
-            let n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-            let mut n = n;
+            let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
             while !a.is_char_boundary(n) {
                 n -= 1;
             }
@@ -114,11 +115,15 @@ impl PathShapes {
         }
         let prefixes = merge(self.prefixes.clone(), max_prefixes, common_prefix);
         let suffixes = merge(self.suffixes.clone(), max_suffixes, common_suffix);
-        let simplified = simplify(
+        PathShapes::from_shapes(simplify(
             prefixes.into_iter().map(Shape::Prefix).chain(suffixes.into_iter().map(Shape::Suffix)).collect(),
-        );
+        ))
+    }
+
+    /// The prefixes and suffixes among `shapes` (unusual paths always pass: no entry).
+    fn from_shapes(shapes: Vec<Shape>) -> PathShapes {
         let mut out = PathShapes::default();
-        for shape in simplified {
+        for shape in shapes {
             match shape {
                 Shape::Prefix(p) => out.prefixes.push(p),
                 Shape::Suffix(s) => out.suffixes.push(s),
@@ -151,6 +156,17 @@ enum Shape {
     Unusual,
 }
 
+impl Shape {
+    /// True when every path of `other` is also of `self`.
+    fn contains(&self, other: &Shape) -> bool {
+        match (self, other) {
+            (Shape::Prefix(p), Shape::Prefix(q)) => q.starts_with(p.as_str()),
+            (Shape::Suffix(s), Shape::Suffix(t)) => t.ends_with(s.as_str()),
+            (a, b) => a == b,
+        }
+    }
+}
+
 /// The paths a condition can be true (or false) for: anything, or the union of some shapes
 /// (none: never).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +181,7 @@ impl Paths {
     }
 
     fn of(shapes: impl IntoIterator<Item = Shape>) -> Paths {
-        Paths::Shapes(Vec::new()).union(Paths::Shapes(shapes.into_iter().collect()))
+        Paths::Shapes(simplify(shapes.into_iter().collect()))
     }
 
     fn union(self, other: Paths) -> Paths {
@@ -194,19 +210,11 @@ impl Paths {
 fn meet(a: &Shape, b: &Shape) -> Option<Shape> {
     use Shape::*;
     match (a, b) {
-        (Prefix(p), Prefix(q)) => {
-            if p.starts_with(q.as_str()) {
+        // Two prefixes (or two suffixes) share paths only when one contains the other.
+        (Prefix(_), Prefix(_)) | (Suffix(_), Suffix(_)) => {
+            if b.contains(a) {
                 Some(a.clone())
-            } else if q.starts_with(p.as_str()) {
-                Some(b.clone())
-            } else {
-                None
-            }
-        }
-        (Suffix(s), Suffix(t)) => {
-            if s.ends_with(t.as_str()) {
-                Some(a.clone())
-            } else if t.ends_with(s.as_str()) {
+            } else if a.contains(b) {
                 Some(b.clone())
             } else {
                 None
@@ -223,15 +231,7 @@ fn meet(a: &Shape, b: &Shape) -> Option<Shape> {
 fn simplify(mut shapes: Vec<Shape>) -> Vec<Shape> {
     shapes.sort();
     shapes.dedup();
-    let covered = |s: &Shape, by: &Shape| {
-        s != by
-            && match (s, by) {
-                (Shape::Prefix(p), Shape::Prefix(q)) => p.starts_with(q.as_str()),
-                (Shape::Suffix(p), Shape::Suffix(q)) => p.ends_with(q.as_str()),
-                _ => false,
-            }
-    };
-    let keep: Vec<bool> = shapes.iter().map(|s| !shapes.iter().any(|by| covered(s, by))).collect();
+    let keep: Vec<bool> = shapes.iter().map(|s| !shapes.iter().any(|by| by != s && by.contains(s))).collect();
     shapes.into_iter().zip(keep).filter_map(|(s, k)| k.then_some(s)).collect()
 }
 
@@ -338,9 +338,8 @@ fn event_type_check(test: &Test, event_type: &str) -> Abstract {
 /// The shape of paths whose `field` equals `value`.
 fn equal_shape(value: &str, field: PathField) -> Shape {
     match field {
-        PathField::Name => prefix(value),
-        // The directory of a file (or, opened as a directory, the path itself).
-        PathField::Directory => prefix(value),
+        // For a directory: the directory of a file, or, opened as a directory, the path itself.
+        PathField::Name | PathField::Directory => prefix(value),
         PathField::Filename => suffix(&format!("/{value}")),
     }
 }
@@ -423,15 +422,7 @@ impl Ruleset {
             }
         }
         let Paths::Shapes(shapes) = all else { unreachable!("Any returned above") };
-        let mut out = PathShapes::default();
-        for shape in shapes {
-            match shape {
-                Shape::Prefix(p) => out.prefixes.push(p),
-                Shape::Suffix(s) => out.suffixes.push(s),
-                Shape::Unusual => {}
-            }
-        }
-        OpenInterest::Paths(out)
+        OpenInterest::Paths(PathShapes::from_shapes(shapes))
     }
 }
 

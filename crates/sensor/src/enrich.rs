@@ -392,7 +392,7 @@ mod tests {
             id,
             ret,
             ts: 100,
-            args: [(-100i64) as u64, 0, 0, 0, 0, 0],
+            args: [AT_FDCWD as u64, 0, 0, 0, 0, 0],
             comm: "sh".into(),
             cgroup: 0,
             s0: s0.to_vec(),

@@ -259,13 +259,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
                 );
             }
             said_unwatched = true;
-            metrics.set_counters(
-                counters.records,
-                counters.events,
-                &counters.kernel_drops,
-                counters.user_drops,
-            );
-            metrics.set_kernel_filtered(&counters.kernel_filtered);
+            publish(&metrics, counters);
             let drops = counters.kernel_drops_total() + counters.user_drops;
             if drops != reported_drops {
                 eprintln!(
@@ -278,8 +272,7 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
             }
         },
     )?;
-    metrics.set_counters(counters.records, counters.events, &counters.kernel_drops, counters.user_drops);
-    metrics.set_kernel_filtered(&counters.kernel_filtered);
+    publish(&metrics, &counters);
     if let Some(file) = capture.as_mut() {
         file.flush()?;
     }
@@ -306,6 +299,13 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
         }
     }
     Ok(if total > 0 { Status::Findings } else { Status::Clean })
+}
+
+/// Publishes the event loop's counters on `/metrics`.
+#[cfg(feature = "ebpf")]
+fn publish(metrics: &kubesecops_sensor::metrics::Metrics, counters: &kubesecops_sensor::bpf::Counters) {
+    metrics.set_counters(counters.records, counters.events, &counters.kernel_drops, counters.user_drops);
+    metrics.set_kernel_filtered(&counters.kernel_filtered);
 }
 
 /// Which opens leave the kernel, from the rules' path checks (see

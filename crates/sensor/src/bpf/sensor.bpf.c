@@ -295,8 +295,9 @@ static __always_inline int do_exit(void *ctx, long id)
 	/* Opens are most of what is watched, and most open files no rule is about: the path is
 	 * judged before a record is reserved, and what no rule can want is only counted. */
 	long opened_len = -1;
+	struct path_buf *buf = NULL;
 	if ((id == 2 || id == 257 || id == 437) && cfg->filter_opens) {
-		struct path_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
+		buf = bpf_map_lookup_elem(&scratch, &zero);
 		if (!buf)
 			return 0;
 		__u64 path = id == 2 ? saved[7] : saved[6];
@@ -321,7 +322,6 @@ static __always_inline int do_exit(void *ctx, long id)
 	args[4] = saved[2];
 	args[5] = saved[1];
 	if (opened_len >= 0) {
-		struct path_buf *buf = bpf_map_lookup_elem(&scratch, &zero);
 		if (buf && opened_len > 0 && bpf_probe_read_kernel(e->s0, STR_MAX, buf->data) == 0)
 			e->len0 = (__u32)opened_len;
 		submit(e);
