@@ -367,6 +367,15 @@ impl Index {
         &'a self,
         workload: &'a WorkloadRecord,
     ) -> impl Iterator<Item = &'a NetworkPolicyRecord> + 'a {
+        self.policy_indices_selecting(workload).map(|i| &self.network_policies[i])
+    }
+
+    /// Like [`Index::policies_selecting`], as indices into [`Index::network_policies`], so that
+    /// a rule can keep what it worked out about each policy in a table.
+    pub fn policy_indices_selecting<'a>(
+        &'a self,
+        workload: &'a WorkloadRecord,
+    ) -> impl Iterator<Item = usize> + 'a {
         let labels: Vec<(&str, &str)> =
             workload.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let by_namespace = self.policies_by_namespace.get_or_init(|| {
@@ -381,8 +390,8 @@ impl Index {
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .map(|&i| &self.network_policies[i])
-            .filter(move |p| p.pod_selector.matches(&labels))
+            .copied()
+            .filter(move |&i| self.network_policies[i].pod_selector.matches(&labels))
     }
 }
 

@@ -1,5 +1,8 @@
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use rayon::slice::ParallelSliceMut;
 
 use serde::{Deserialize, Serialize};
 
@@ -70,24 +73,32 @@ impl Report {
 /// Deterministic order: path, line, column, rule id, message, then fingerprint (so that the
 /// unstable sort, which needs no buffer as large as half the findings, is deterministic too).
 pub fn sort_findings(findings: &mut [Finding]) {
-    // Findings of one file share its path (one `Arc`): equal pointers spare the comparison
-    // of long, equal path strings, which was most of the sort's time on large scans.
-    let path_order = |a: &Arc<str>, b: &Arc<str>| {
+    // Large reports are sorted on every core: on one, the sort was a tenth of a
+    // 50,000-object scan.
+    if findings.len() >= PARALLEL_SORT_FROM {
+        findings.par_sort_unstable_by(finding_order);
+    } else {
+        findings.sort_unstable_by(finding_order);
+    }
+}
+
+/// Below this many findings one thread sorts them.
+const PARALLEL_SORT_FROM: usize = 1 << 14;
+
+/// The order of [`sort_findings`].
+fn finding_order(a: &Finding, b: &Finding) -> Ordering {
+    // Findings of one file share its path, and findings of one rule its `RuleRef` (one
+    // `Arc` each): equal pointers spare the comparison of long, equal strings, which was
+    // most of the sort's time on large scans.
+    fn shared<T: Ord + ?Sized>(a: &Arc<T>, b: &Arc<T>) -> Ordering {
         if Arc::ptr_eq(a, b) {
-            std::cmp::Ordering::Equal
+            Ordering::Equal
         } else {
             a.cmp(b)
         }
-    };
-    findings.sort_unstable_by(|a, b| {
-        path_order(&a.location.path, &b.location.path).then_with(|| {
-            (a.location.line, a.location.column, &a.rule.id, &a.message, &a.fingerprint).cmp(&(
-                b.location.line,
-                b.location.column,
-                &b.rule.id,
-                &b.message,
-                &b.fingerprint,
-            ))
-        })
-    });
+    }
+    shared(&a.location.path, &b.location.path)
+        .then_with(|| (a.location.line, a.location.column).cmp(&(b.location.line, b.location.column)))
+        .then_with(|| if Arc::ptr_eq(&a.rule, &b.rule) { Ordering::Equal } else { a.rule.id.cmp(&b.rule.id) })
+        .then_with(|| (&a.message, &a.fingerprint).cmp(&(&b.message, &b.fingerprint)))
 }

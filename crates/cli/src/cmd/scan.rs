@@ -348,15 +348,13 @@ pub fn run(args: ScanArgs) -> Result<Status> {
             .collect()
     });
     let secrets = secrets.get();
-    // Sized once: growing a vector of several hundred thousand findings by doubling would
-    // hold two copies at the peak.
-    let mut findings = Vec::with_capacity(results.iter().map(|r| r.findings.len()).sum::<usize>() + 1024);
     let mut notices = Vec::new();
     let mut index = Index::default();
     let mut objects = 0;
     let (mut policy_findings, mut policy_errors, mut gatekeeper) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per_source = Vec::with_capacity(results.len());
     for r in results {
-        findings.extend(r.findings);
+        per_source.push(r.findings);
         errors.extend(r.errors);
         notices.extend(r.skipped);
         index.merge(r.index);
@@ -365,7 +363,8 @@ pub fn run(args: ScanArgs) -> Result<Status> {
         policy_errors.extend(r.policy_errors);
         gatekeeper.extend(r.gatekeeper);
     }
-    engine.check_index(&index, &mut findings);
+    let mut index_findings = Vec::new();
+    engine.check_index(&index, &mut index_findings);
     let needs_gatekeeper_pass =
         !gatekeeper.is_empty() || policies.as_ref().is_some_and(PolicySet::needs_inventory);
     if needs_gatekeeper_pass {
@@ -381,7 +380,6 @@ pub fn run(args: ScanArgs) -> Result<Status> {
         // The second pass evaluates every policy again, so it replaces the first pass's results.
         (policy_findings, policy_errors) = gatekeeper_pass(&sources, &resolved, &mut set, &gatekeeper);
     }
-    findings.extend(policy_findings);
     errors.extend(policy_errors);
     // `--helm-values` files are the user's own values: they are scanned for secrets too.
     let chart_values: Vec<PathBuf> = sources
@@ -400,8 +398,14 @@ pub fn run(args: ScanArgs) -> Result<Status> {
             scan_text_file(secrets, values, &mut user_values);
         }
     }
-    findings.extend(user_values.findings);
     errors.extend(user_values.errors);
+    per_source.extend([index_findings, policy_findings, user_values.findings]);
+    // All findings are gathered once into a vector of the exact size: growing a vector of
+    // several hundred thousand findings copies them all and holds two copies at the peak.
+    let mut findings = Vec::with_capacity(per_source.iter().map(Vec::len).sum());
+    for part in per_source {
+        findings.extend(part);
+    }
 
     // User choices: --skip (PSS findings included), severities, ignore file, baseline.
     resolved.choices.apply(&mut findings, &mut errors, &mut notices)?;

@@ -63,7 +63,7 @@ fn since_1_8(pod: &Pod<'_>, sink: &mut Sink<'_>) {
             let wanted = if value == Some(true) { "true" } else { "false" };
             sink.report(
                 pos_along(container.node, &["securityContext", "allowPrivilegeEscalation"]),
-                format!("{}.securityContext.allowPrivilegeEscalation", container.key()),
+                container.key_with(".securityContext.allowPrivilegeEscalation"),
                 format!(
                     "container {:?} {detail} securityContext.allowPrivilegeEscalation={wanted}",
                     container.name()

@@ -62,7 +62,7 @@ fn since_1_0(pod: &Pod<'_>, sink: &mut Sink<'_>) {
     }
     for container in &pod.containers {
         if let Some(sc) = container.security_context() {
-            let key = format!("{}.securityContext", container.key());
+            let key = container.key_with(".securityContext");
             check_field(sc, &key, &format!("container {:?}", container.name()), sink);
         }
     }

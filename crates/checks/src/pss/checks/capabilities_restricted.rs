@@ -57,7 +57,7 @@ pub(crate) static CHECK: CheckDef = CheckDef {
 
 fn since_1_22(pod: &Pod<'_>, sink: &mut Sink<'_>) {
     for container in &pod.containers {
-        let key = format!("{}.securityContext.capabilities", container.key());
+        let key = container.key_with(".securityContext.capabilities");
         let capabilities = container.security_context().and_then(|sc| sc.get("capabilities"));
         let dropped = capabilities.and_then(|c| c.get("drop")).map_or(&[][..], |n| n.items());
         if !dropped.iter().any(|item| text(item) == "ALL") {

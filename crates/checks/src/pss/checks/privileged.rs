@@ -57,7 +57,7 @@ fn since_1_0(pod: &Pod<'_>, sink: &mut Sink<'_>) {
         if container_field(container, "privileged").and_then(|n| n.as_bool()) == Some(true) {
             sink.report(
                 sc.key_pos("privileged"),
-                format!("{}.securityContext.privileged", container.key()),
+                container.key_with(".securityContext.privileged"),
                 format!("container {:?} must not set securityContext.privileged=true", container.name()),
             );
         }

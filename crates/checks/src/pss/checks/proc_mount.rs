@@ -63,7 +63,7 @@ pub(crate) fn default_only(pod: &Pod<'_>, sink: &mut Sink<'_>) {
         if value != "Default" {
             sink.report(
                 sc.key_pos("procMount"),
-                format!("{}.securityContext.procMount", container.key()),
+                container.key_with(".securityContext.procMount"),
                 format!(
                     "container {:?} must not set securityContext.procMount to {value:?}",
                     container.name()

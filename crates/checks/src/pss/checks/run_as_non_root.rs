@@ -66,7 +66,7 @@ fn since_1_0(pod: &Pod<'_>, sink: &mut Sink<'_>) {
         );
     }
     for container in &pod.containers {
-        let key = format!("{}.securityContext.runAsNonRoot", container.key());
+        let key = container.key_with(".securityContext.runAsNonRoot");
         let pos = pos_along(container.node, &["securityContext", "runAsNonRoot"]);
         match opt_bool(container.security_context(), "runAsNonRoot") {
             Some(true) => {}

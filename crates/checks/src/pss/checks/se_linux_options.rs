@@ -74,7 +74,7 @@ fn check(pod: &Pod<'_>, allowed_types: &[&str], sink: &mut Sink<'_>) {
     }
     for container in &pod.containers {
         if let Some(sc) = container.security_context() {
-            let key = format!("{}.securityContext", container.key());
+            let key = container.key_with(".securityContext");
             check_options(sc, &key, &format!("container {:?}", container.name()), allowed_types, sink);
         }
     }

@@ -97,7 +97,7 @@ fn fields_1_19(pod: &Pod<'_>, sink: &mut Sink<'_>) {
     }
     for container in &pod.containers {
         if let Some(sc) = container.security_context() {
-            let key = format!("{}.securityContext", container.key());
+            let key = container.key_with(".securityContext");
             check_field(sc, &key, &format!("container {:?}", container.name()), sink);
         }
     }

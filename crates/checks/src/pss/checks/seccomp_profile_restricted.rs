@@ -70,7 +70,7 @@ fn since_1_19(pod: &Pod<'_>, sink: &mut Sink<'_>) {
     let pod_profile = pod_sc.and_then(|sc| sc.get("seccompProfile"));
     let covered_by_pod = pod_profile.is_some_and(|p| allowed_type(string_field(p, "type")));
     for container in &pod.containers {
-        let key = format!("{}.securityContext", container.key());
+        let key = container.key_with(".securityContext");
         match container.security_context().filter(|sc| sc.get("seccompProfile").is_some()) {
             Some(sc) => {
                 check_field(sc, &key, &format!("container {:?}", container.name()), sink);

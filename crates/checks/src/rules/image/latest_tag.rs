@@ -47,7 +47,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if image.tag == Some("latest") && image.digest.is_none() {
             out.emit(
                 node.pos,
-                &format!("{}.image", container.key()),
+                &container.key_with(".image"),
                 format!("container {:?} uses the mutable `latest` tag", container.name()),
             );
         }

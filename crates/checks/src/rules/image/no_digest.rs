@@ -46,7 +46,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if image.digest.is_none() {
             out.emit(
                 node.pos,
-                &format!("{}.image", container.key()),
+                &container.key_with(".image"),
                 format!("container {:?} uses an image not pinned by digest", container.name()),
             );
         }

@@ -45,7 +45,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if image.tag.is_none() && image.digest.is_none() {
             out.emit(
                 node.pos,
-                &format!("{}.image", container.key()),
+                &container.key_with(".image"),
                 format!("container {:?} uses an image without a tag (pulled as `latest`)", container.name()),
             );
         }

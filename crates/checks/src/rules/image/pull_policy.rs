@@ -67,7 +67,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
             Some(tag) => format!("the mutable tag {tag:?}"),
             None => "no tag (so `latest`)".to_string(),
         };
-        let key = format!("{}.imagePullPolicy", container.key());
+        let key = container.key_with(".imagePullPolicy");
         match container.node.get("imagePullPolicy").and_then(|n| Some((n, n.as_str()?))) {
             Some((_, "Always")) => {}
             Some((node, policy)) => out.emit(

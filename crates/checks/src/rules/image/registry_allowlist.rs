@@ -82,7 +82,7 @@ pub fn check(obj: &Object, config: &Config, out: &mut Emitter<'_>) {
         if !allowed(&name, &config.allowed_registries) {
             out.emit(
                 node.pos,
-                &format!("{}.image", container.key()),
+                &container.key_with(".image"),
                 format!("container {:?} pulls {name:?}, which no allowed registry covers", container.name()),
             );
         }

@@ -1,5 +1,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use rayon::prelude::*;
+
 use crate::index::Index;
 use crate::rules::network::rule_reaches;
 use crate::{declare_rule, Config, IndexEmitter};
@@ -70,31 +72,56 @@ declare_rule! {
 
 /// Reports workloads whose pods can reach the metadata address.
 pub fn check(index: &Index, _config: &Config, out: &mut IndexEmitter<'_>) {
-    for workload in &index.workloads {
-        let message = if workload.host_network {
-            "pods use the host network, where no NetworkPolicy can block 169.254.169.254".to_string()
-        } else {
-            let egress: Vec<_> = index.policies_selecting(workload).filter(|p| p.egress).collect();
-            if egress.is_empty() {
-                "no egress NetworkPolicy selects these pods, so they can reach 169.254.169.254".to_string()
-            } else if let Some(policy) = egress.iter().find(|p| {
-                p.egress_rules.iter().any(|r| rule_reaches(r, IpAddr::V4(METADATA_IP), METADATA_PORT))
-            }) {
-                format!(
-                    "egress NetworkPolicy {:?} allows these pods to reach 169.254.169.254",
-                    policy.object.name
-                )
-            } else if let Some(policy) = egress.iter().find(|p| {
-                p.egress_rules.iter().any(|r| rule_reaches(r, IpAddr::V6(METADATA_IPV6), METADATA_PORT))
-            }) {
-                format!(
-                    "egress NetworkPolicy {:?} allows these pods to reach fd00:ec2::254",
-                    policy.object.name
-                )
-            } else {
-                continue;
+    // What each egress policy admits, worked out once per policy: a namespace's policies
+    // select many workloads, and parsing their CIDRs again for each was most of this rule's
+    // time on large inputs.
+    let admits: Vec<Admits> = index
+        .network_policies
+        .iter()
+        .map(|p| Admits {
+            egress: p.egress,
+            v4: p.egress
+                && p.egress_rules.iter().any(|r| rule_reaches(r, IpAddr::V4(METADATA_IP), METADATA_PORT)),
+            v6: p.egress
+                && p.egress_rules.iter().any(|r| rule_reaches(r, IpAddr::V6(METADATA_IPV6), METADATA_PORT)),
+        })
+        .collect();
+    let messages: Vec<Option<String>> = index
+        .workloads
+        .par_iter()
+        .map(|workload| {
+            if workload.host_network {
+                return Some(
+                    "pods use the host network, where no NetworkPolicy can block 169.254.169.254".to_string(),
+                );
             }
-        };
-        out.emit(workload.location.clone(), &workload.object, "egress.169.254.169.254", message);
+            let egress: Vec<usize> =
+                index.policy_indices_selecting(workload).filter(|&i| admits[i].egress).collect();
+            let name = |i: usize| &index.network_policies[i].object.name;
+            if egress.is_empty() {
+                Some(
+                    "no egress NetworkPolicy selects these pods, so they can reach 169.254.169.254"
+                        .to_string(),
+                )
+            } else if let Some(&i) = egress.iter().find(|&&i| admits[i].v4) {
+                Some(format!("egress NetworkPolicy {:?} allows these pods to reach 169.254.169.254", name(i)))
+            } else {
+                egress.iter().find(|&&i| admits[i].v6).map(|&i| {
+                    format!("egress NetworkPolicy {:?} allows these pods to reach fd00:ec2::254", name(i))
+                })
+            }
+        })
+        .collect();
+    for (workload, message) in index.workloads.iter().zip(messages) {
+        if let Some(message) = message {
+            out.emit(workload.location.clone(), &workload.object, "egress.169.254.169.254", message);
+        }
     }
+}
+
+/// Whether a NetworkPolicy isolates egress, and whether it admits the metadata address.
+struct Admits {
+    egress: bool,
+    v4: bool,
+    v6: bool,
 }

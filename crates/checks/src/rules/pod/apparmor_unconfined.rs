@@ -59,6 +59,6 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
                 setting.origin()
             ),
         };
-        out.emit(setting.node.pos, &format!("{}.securityContext.appArmorProfile", container.key()), message);
+        out.emit(setting.node.pos, &container.key_with(".securityContext.appArmorProfile"), message);
     });
 }

@@ -55,7 +55,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if dropped.iter().any(|(_, cap)| *cap == "ALL") {
             return;
         }
-        let key = format!("{}.securityContext.capabilities.drop", container.key());
+        let key = container.key_with(".securityContext.capabilities.drop");
         let name = container.name();
         match dropped.iter().find(|(_, cap)| cap.eq_ignore_ascii_case("ALL")) {
             Some((node, cap)) => out.emit(

@@ -49,7 +49,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         let what = if present { "an empty securityContext" } else { "no securityContext" };
         out.emit(
             container.node.key_pos("securityContext"),
-            &format!("{}.securityContext", container.key()),
+            &container.key_with(".securityContext"),
             format!("container {:?} has {what}: it runs with the runtime's defaults", container.name()),
         );
     });

@@ -64,7 +64,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         }
         out.emit(
             sc_anchor(&container),
-            &format!("{}.securityContext", container.key()),
+            &container.key_with(".securityContext"),
             format!(
                 "container {:?} uses no seccomp or AppArmor profile, no SELinux options and drops no capability",
                 container.name()

@@ -52,7 +52,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if is_windows_pod(template) {
             return;
         }
-        let key = format!("{}.securityContext.runAsGroup", container.key());
+        let key = container.key_with(".securityContext.runAsGroup");
         let name = container.name();
         match effective_sc(template, &container, &["runAsGroup"]) {
             None => out.emit(

@@ -51,7 +51,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if is_windows_pod(template) {
             return;
         }
-        let key = format!("{}.securityContext.runAsUser", container.key());
+        let key = container.key_with(".securityContext.runAsUser");
         let name = container.name();
         match effective_sc(template, &container, &["runAsUser"]) {
             None => out.emit(

@@ -54,7 +54,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         for (node, cap) in &added {
             out.emit(
                 node.pos,
-                &format!("{}.securityContext.capabilities.add[NET_RAW]", container.key()),
+                &container.key_with(".securityContext.capabilities.add[NET_RAW]"),
                 format!("container {name:?} adds {cap}: it can forge packets on the pod network"),
             );
         }
@@ -67,7 +67,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         }
         out.emit(
             drop_anchor(&container),
-            &format!("{}.securityContext.capabilities.drop", container.key()),
+            &container.key_with(".securityContext.capabilities.drop"),
             format!("container {name:?} does not drop NET_RAW (or ALL)"),
         );
     });

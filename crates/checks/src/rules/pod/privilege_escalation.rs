@@ -51,7 +51,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if is_windows_pod(template) {
             return;
         }
-        let key = format!("{}.securityContext.allowPrivilegeEscalation", container.key());
+        let key = container.key_with(".securityContext.allowPrivilegeEscalation");
         let name = container.name();
         match sc_field(&container, "allowPrivilegeEscalation") {
             Some(node) if node.as_bool() == Some(false) => {}

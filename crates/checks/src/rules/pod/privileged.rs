@@ -44,7 +44,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if let Some(node) = sc_field(&container, "privileged").filter(|n| n.as_bool() == Some(true)) {
             out.emit(
                 node.pos,
-                &format!("{}.securityContext.privileged", container.key()),
+                &container.key_with(".securityContext.privileged"),
                 format!("container {:?} runs privileged", container.name()),
             );
         }

@@ -62,7 +62,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if uid.is_some_and(|uid| uid > 0) {
             return;
         }
-        let key = format!("{}.securityContext.runAsNonRoot", container.key());
+        let key = container.key_with(".securityContext.runAsNonRoot");
         let name = container.name();
         match non_root {
             Some((node, level)) => {

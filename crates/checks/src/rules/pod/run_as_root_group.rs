@@ -51,7 +51,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         let from = if level == Level::Pod { " (inherited from the pod)" } else { "" };
         out.emit(
             node.pos,
-            &format!("{}.securityContext.runAsGroup", container.key()),
+            &container.key_with(".securityContext.runAsGroup"),
             format!("container {:?} runs with the root group: runAsGroup is 0{from}", container.name()),
         );
     });

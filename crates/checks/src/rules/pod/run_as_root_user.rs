@@ -52,7 +52,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         let from = if level == Level::Pod { " (inherited from the pod)" } else { "" };
         out.emit(
             node.pos,
-            &format!("{}.securityContext.runAsUser", container.key()),
+            &container.key_with(".securityContext.runAsUser"),
             format!("container {:?} runs as root: runAsUser is 0{from}", container.name()),
         );
     });

@@ -54,7 +54,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if is_windows_pod(template) {
             return;
         }
-        let key = format!("{}.securityContext.seccompProfile", container.key());
+        let key = container.key_with(".securityContext.seccompProfile");
         let name = container.name();
         match seccomp(template, &container) {
             Some(setting) => {

@@ -52,7 +52,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         }
         out.emit(
             setting.node.pos,
-            &format!("{}.securityContext.seccompProfile", container.key()),
+            &container.key_with(".securityContext.seccompProfile"),
             format!(
                 "container {:?} runs without seccomp: Unconfined set in {}",
                 container.name(),

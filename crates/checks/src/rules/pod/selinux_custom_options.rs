@@ -55,7 +55,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         let Some(options) = container.security_context().and_then(|sc| sc.get("seLinuxOptions")) else {
             return;
         };
-        let key = format!("{}.securityContext.seLinuxOptions", container.key());
+        let key = container.key_with(".securityContext.seLinuxOptions");
         check_options(options, &key, &format!("container {:?}", container.name()), out);
     });
 }

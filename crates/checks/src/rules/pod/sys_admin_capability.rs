@@ -51,7 +51,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
             if normalize(cap) == "SYS_ADMIN" {
                 out.emit(
                     node.pos,
-                    &format!("{}.securityContext.capabilities.add[SYS_ADMIN]", container.key()),
+                    &container.key_with(".securityContext.capabilities.add[SYS_ADMIN]"),
                     format!(
                         "container {:?} adds {cap}: near-root control of the node's kernel",
                         container.name()

@@ -56,6 +56,6 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
                 show_value(node)
             )
         };
-        out.emit(node.pos, &format!("{}.securityContext.procMount", container.key()), message);
+        out.emit(node.pos, &container.key_with(".securityContext.procMount"), message);
     });
 }

@@ -55,7 +55,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         let from = if level == Level::Pod { " (inherited from the pod)" } else { "" };
         out.emit(
             node.pos,
-            &format!("{}.securityContext.windowsOptions.runAsUserName", container.key()),
+            &container.key_with(".securityContext.windowsOptions.runAsUserName"),
             format!("container {:?} runs as ContainerAdministrator{from}", container.name()),
         );
     });

@@ -60,7 +60,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if let Some(node) = host_process(container.security_context()) {
             out.emit(
                 node.pos,
-                &format!("{}.securityContext.windowsOptions.hostProcess", container.key()),
+                &container.key_with(".securityContext.windowsOptions.hostProcess"),
                 format!(
                     "container {:?} runs as a Windows HostProcess container on the node",
                     container.name()

@@ -47,7 +47,7 @@ pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
         if is_windows_pod(template) {
             return;
         }
-        let key = format!("{}.securityContext.readOnlyRootFilesystem", container.key());
+        let key = container.key_with(".securityContext.readOnlyRootFilesystem");
         let name = container.name();
         match sc_field(&container, "readOnlyRootFilesystem") {
             Some(node) if node.as_bool() == Some(true) => {}

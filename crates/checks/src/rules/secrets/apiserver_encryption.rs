@@ -52,7 +52,7 @@ declare_rule! {
 /// Reports kube-apiserver static pods without an encryption provider config.
 pub fn check(obj: &Object, _config: &Config, out: &mut Emitter<'_>) {
     for run in runs(obj, "kube-apiserver") {
-        let key = format!("{}.--encryption-provider-config", run.container.key());
+        let key = run.container.key_with(".--encryption-provider-config");
         match run.flag("encryption-provider-config") {
             Some((value, _)) if !value.is_empty() => {}
             Some((_, pos)) => out.emit(
