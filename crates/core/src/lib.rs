@@ -12,6 +12,6 @@ mod rule;
 mod severity;
 
 pub use finding::{fingerprint, Finding, Location, ObjectRef, Package, RuleRef, Vcs};
-pub use report::{sort_findings, Report, ReportError, SCHEMA_VERSION};
+pub use report::{merge_findings, sort_findings, Report, ReportError, SCHEMA_VERSION};
 pub use rule::{Category, Framework, RuleMeta};
 pub use severity::{ParseSeverityError, Severity};

@@ -13,7 +13,7 @@ use kubesecops_checks::config::SecretManager;
 use kubesecops_checks::engine::ignored_rules;
 use kubesecops_checks::pss::{self, Level, Version};
 use kubesecops_checks::{find_rule, Config, Engine, Index};
-use kubesecops_core::{Finding, Report, ReportError, Severity};
+use kubesecops_core::{merge_findings, sort_findings, Finding, Report, ReportError, Severity};
 use kubesecops_k8s::{discover, load_source, LoadOptions, Object, Source};
 use kubesecops_policy::{Inventory, PolicyOptions, PolicySet};
 use kubesecops_report::{render, Format, RenderConfig};
@@ -280,6 +280,8 @@ fn scan_source(
         }
         _ => {}
     }
+    // Sorted here, on the thread that found them, so that `run` only merges.
+    sort_findings(&mut result.findings);
     result
 }
 
@@ -400,12 +402,9 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     }
     errors.extend(user_values.errors);
     per_source.extend([index_findings, policy_findings, user_values.findings]);
-    // All findings are gathered once into a vector of the exact size: growing a vector of
-    // several hundred thousand findings copies them all and holds two copies at the peak.
-    let mut findings = Vec::with_capacity(per_source.iter().map(Vec::len).sum());
-    for part in per_source {
-        findings.extend(part);
-    }
+    // Gathered once, in order, into a vector of the exact size: growing a vector of several
+    // hundred thousand findings would copy them all and hold two copies at the peak.
+    let mut findings = merge_findings(per_source);
 
     // User choices: --skip (PSS findings included), severities, ignore file, baseline.
     resolved.choices.apply(&mut findings, &mut errors, &mut notices)?;
