@@ -5,6 +5,7 @@
 //! order: the bytes are exactly those of `serde_json::to_writer_pretty` on the whole report.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 use kubesecops_core::{Finding, ObjectRef, Report, RuleRef};
@@ -104,14 +105,52 @@ fn render_chunk(findings: &[Finding], out: &mut Vec<u8>) -> io::Result<()> {
 /// shared value (alive as long as the findings are borrowed, so an address is never reused).
 #[derive(Default)]
 struct Fragments {
-    rules: HashMap<*const RuleRef, Vec<u8>>,
+    rules: HashMap<*const RuleRef, Vec<u8>, BuildHasherDefault<AddressHasher>>,
     /// Findings are sorted by path, so those of one object are next to each other.
     last_object: Option<(*const ObjectRef, Vec<u8>)>,
+}
+
+/// Hashes an address with one multiplication: the default hasher, built to resist chosen
+/// keys, cost more than the lookups it served, and addresses are not chosen by users.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        // Allocations are aligned, so the low bits carry nothing; the high bits of the
+        // product, which the table uses first, depend on all the others.
+        self.0 = (n as u64 >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// Appends `value` as compact JSON (a string is quoted and escaped as pretty JSON has it).
 fn value(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> io::Result<()> {
     serde_json::to_writer(out, value).map_err(io::Error::from)
+}
+
+/// Appends `n` in decimal.
+fn number(out: &mut Vec<u8>, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// Appends `text` as a JSON string, exactly as serde_json writes it.
@@ -169,19 +208,21 @@ fn write_finding(finding: &Finding, cache: &mut Fragments, out: &mut Vec<u8>) ->
         text
     });
     out.extend_from_slice(rule);
-    out.extend_from_slice(b",\n      \"severity\": ");
-    value(out, &finding.severity)?;
+    out.extend_from_slice(b",\n      \"severity\": \"");
+    // Severity names are upper-case ASCII words: nothing to escape.
+    out.extend_from_slice(finding.severity.as_str().as_bytes());
+    out.push(b'"');
     out.extend_from_slice(b",\n      \"message\": ");
     string(out, &finding.message)?;
     out.extend_from_slice(b",\n      \"location\": {\n        \"path\": ");
     string(out, &finding.location.path)?;
     if let Some(line) = finding.location.line {
         out.extend_from_slice(b",\n        \"line\": ");
-        value(out, &line)?;
+        number(out, line);
     }
     if let Some(column) = finding.location.column {
         out.extend_from_slice(b",\n        \"column\": ");
-        value(out, &column)?;
+        number(out, column);
     }
     out.extend_from_slice(b"\n      }");
     if let Some(object) = &finding.object {
@@ -329,6 +370,15 @@ mod tests {
         let mut expected = serde_json::to_vec_pretty(report).unwrap();
         expected.push(b'\n');
         assert!(parallel == expected, "{what}: the parallel rendering differs");
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0, 7, 10, 99, 100, 4_096, 1_000_000_007, u32::MAX] {
+            let mut out = Vec::new();
+            number(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 
     #[test]
