@@ -16,15 +16,28 @@ gen=$target_dir/release/kubesecops-corpus
 [ -d "$work/c50k" ] || "$gen" 50000 "$work/c50k"
 
 # measure LABEL OBJECTS DIR CMD...: prints one line of figures; leaves the seconds in $secs.
+# With RUNS=N (default 1) the command runs N times and the run of median wall time is shown
+# (this machine's speed drifts by tens of percent from minute to minute), with every run's
+# seconds after it; the peak RSS shown is the highest of all runs.
 measure() {
   local label=$1 objects=$2 dir=$3; shift 3
-  local bytes rss_kb; bytes=$(du -sb "$dir" | cut -f1)
+  local bytes rss_kb runs=${RUNS:-1}; bytes=$(du -sb "$dir" | cut -f1)
   cat "$dir"/* > /dev/null # warm the page cache so every tool reads from memory
-  /usr/bin/time -q -f "%e %M %U %S" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" || true
+  : > "$work/runs.txt"
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -q -f "%e %M %U %S" -o "$work/time.txt" "$@" > /dev/null 2> "$work/err.txt" || true
+    cat "$work/time.txt" >> "$work/runs.txt"
+  done
+  sort -g "$work/runs.txt" | sed -n "$(( (runs + 1) / 2 ))p" > "$work/time.txt"
   read -r secs rss_kb user sys < "$work/time.txt"
+  # Peak memory is the highest of all runs, not the median run's.
+  rss_kb=$(cut -d' ' -f2 "$work/runs.txt" | sort -g | tail -1)
+  [ "$runs" -gt 1 ] && label="$label, median of $runs"
   awk -v l="$label" -v s="$secs" -v b="$bytes" -v o="$objects" -v r="$rss_kb" -v u="$user" -v y="$sys" 'BEGIN {
     if (s <= 0) s = 0.001
     printf "%-38s %8.3f s %8.1f MB/s %9.0f objects/s %7.1f MB peak RSS %7.2f CPU s\n", l, s, b/1e6/s, o/s, r/1024, u+y }'
+  [ "$runs" -gt 1 ] && echo "    every run (wall s): $(cut -d' ' -f1 "$work/runs.txt" | tr '\n' ' ')"
+  true
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GiB"
@@ -39,9 +52,9 @@ if command -v perf >/dev/null; then
     | awk '/seconds time elapsed/ {print $1}')
   echo "kubesecops scan 1,000 objects (json), mean of 20 runs: $k1 s wall"
 fi
-measure "kubesecops scan 50,000 objects (json)" 50000 "$work/c50k" $bin scan "$work/c50k" --format json
-measure "kubesecops scan 50,000 objects (sarif)" 50000 "$work/c50k" $bin scan "$work/c50k" --format sarif
-measure "kubesecops pss 50,000 objects" 50000 "$work/c50k" $bin pss "$work/c50k"
+RUNS=5 measure "kubesecops scan 50,000 objects (json)" 50000 "$work/c50k" $bin scan "$work/c50k" --format json
+RUNS=5 measure "kubesecops scan 50,000 objects (sarif)" 50000 "$work/c50k" $bin scan "$work/c50k" --format sarif
+RUNS=5 measure "kubesecops pss 50,000 objects" 50000 "$work/c50k" $bin pss "$work/c50k"
 checkov=${CHECKOV:-$(command -v checkov || echo /opt/checkov-venv/bin/checkov)}
 if [ -x "$checkov" ]; then
   echo "checkov $($checkov --version)"
