@@ -363,27 +363,39 @@ struct Chunk<'a> {
 /// inside a block scalar, and inside a quoted scalar it is an error anyway, so a textual
 /// split gives the same documents while isolating errors.
 fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let bytes = text.as_bytes();
     let mut chunks = Vec::new();
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
     let mut line_no = 1u32;
     let mut in_directives = false;
-    for line in text.split_inclusive('\n') {
-        let bare = line.trim_end_matches(['\n', '\r']);
-        let is_start = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
-        let is_end = bare == "..." || bare.starts_with("... ") || bare.starts_with("...\t");
-        if is_start && !in_directives && offset > start {
-            chunks.push(Chunk { text: &text[start..offset], first_line: start_line });
-            start = offset;
-            start_line = line_no;
+    // One vectorised pass finds the line ends; only lines starting with `-`, `.` or `%` can
+    // be markers or directives, so most lines cost one byte comparison.
+    let mut line_ends = memchr::memchr_iter(b'\n', bytes);
+    while offset < bytes.len() {
+        let next = line_ends.next().map_or(bytes.len(), |at| at + 1);
+        let mut is_end = false;
+        if matches!(bytes[offset], b'-' | b'.' | b'%') {
+            let mut bare = &bytes[offset..next];
+            while let [rest @ .., b'\n' | b'\r'] = bare {
+                bare = rest;
+            }
+            let marker = |m: &[u8]| bare == m || (bare.starts_with(m) && matches!(bare[3], b' ' | b'\t'));
+            let is_start = marker(b"---");
+            is_end = marker(b"...");
+            if is_start && !in_directives && offset > start {
+                chunks.push(Chunk { text: &text[start..offset], first_line: start_line });
+                start = offset;
+                start_line = line_no;
+            }
+            if is_start {
+                in_directives = false;
+            } else if bare.starts_with(b"%") && offset == start {
+                in_directives = true;
+            }
         }
-        if is_start {
-            in_directives = false;
-        } else if bare.starts_with('%') && offset == start {
-            in_directives = true;
-        }
-        offset += line.len();
+        offset = next;
         line_no += 1;
         if is_end {
             chunks.push(Chunk { text: &text[start..offset], first_line: start_line });
@@ -704,6 +716,81 @@ fn parse_one_exact(text: &str, first_line: u32) -> Result<Document, (ParseError,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line-by-line form of `split_documents`, kept as its oracle.
+    fn split_by_lines(text: &str) -> Vec<(String, u32)> {
+        let (mut chunks, mut start, mut start_line, mut offset, mut line_no, mut in_directives) =
+            (Vec::new(), 0, 1, 0, 1, false);
+        for line in text.split_inclusive('\n') {
+            let bare = line.trim_end_matches(['\n', '\r']);
+            let is_start = bare == "---" || bare.starts_with("--- ") || bare.starts_with("---\t");
+            let is_end = bare == "..." || bare.starts_with("... ") || bare.starts_with("...\t");
+            if is_start && !in_directives && offset > start {
+                chunks.push((text[start..offset].to_string(), start_line));
+                (start, start_line) = (offset, line_no);
+            }
+            if is_start {
+                in_directives = false;
+            } else if bare.starts_with('%') && offset == start {
+                in_directives = true;
+            }
+            offset += line.len();
+            line_no += 1;
+            if is_end {
+                chunks.push((text[start..offset].to_string(), start_line));
+                (start, start_line) = (offset, line_no);
+            }
+        }
+        if start < text.len() {
+            chunks.push((text[start..].to_string(), start_line));
+        }
+        chunks
+    }
+
+    #[test]
+    fn documents_split_at_markers_as_line_by_line_splitting_does() {
+        let lines = [
+            "---",
+            "--- ",
+            "---\t#c",
+            "---x",
+            "--",
+            "----",
+            "...",
+            "... ",
+            "...x",
+            "..",
+            "%YAML 1.2",
+            "%TAG ! x",
+            "a: 1",
+            "- b",
+            " ---",
+            "-",
+            ".",
+            "%",
+            "",
+            "\r",
+            "---\r",
+            "...\r\r",
+            "é: ü",
+        ];
+        // Every pair and triple of lines, with and without a final newline.
+        for a in lines {
+            for b in lines {
+                for c in lines {
+                    for end in ["", "\n", "\r\n"] {
+                        let text = format!("{a}\n{b}\n{c}{end}");
+                        let ours: Vec<(String, u32)> = split_documents(&text)
+                            .iter()
+                            .map(|c| (c.text.to_string(), c.first_line))
+                            .collect();
+                        assert_eq!(ours, split_by_lines(&text), "{text:?}");
+                    }
+                }
+            }
+        }
+        assert!(split_documents("").is_empty());
+    }
 
     #[test]
     fn keys_compare_equal_exactly_when_their_bytes_do() {
