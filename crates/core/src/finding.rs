@@ -143,11 +143,16 @@ pub fn fingerprint(rule_id: &str, path: &str, object: Option<&ObjectRef>, key: &
     }
     hasher.update(key.as_bytes());
     let digest = hasher.finalize();
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(16);
-    for b in &digest[..8] {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+    hex(&digest[..8])
+}
+
+/// `bytes` in lower-case hexadecimal, two digits per byte.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     out
 }
@@ -169,5 +174,11 @@ mod tests {
         assert_ne!(a, fingerprint("KSO-C001", "x.yaml", Some(&obj), "containers[db]"));
         assert_ne!(a, fingerprint("KSO-C002", "x.yaml", Some(&obj), "containers[web]"));
         assert_eq!(a.len(), 16);
+    }
+
+    #[test]
+    fn hex_writes_two_lower_case_digits_per_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff, 0x5c]), "000fa0ff5c");
+        assert_eq!(hex(&[]), "");
     }
 }

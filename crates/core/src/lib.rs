@@ -11,7 +11,7 @@ mod report;
 mod rule;
 mod severity;
 
-pub use finding::{fingerprint, Finding, Location, ObjectRef, Package, RuleRef, Vcs};
+pub use finding::{fingerprint, hex, Finding, Location, ObjectRef, Package, RuleRef, Vcs};
 pub use report::{merge_findings, sort_findings, Report, ReportError, SCHEMA_VERSION};
 pub use rule::{Category, Framework, RuleMeta};
 pub use severity::{ParseSeverityError, Severity};

@@ -383,7 +383,7 @@ impl Scanner {
             column: raw.line.map(|_| raw.start_column),
             end_line: raw.end_line,
             redacted: redact(raw.secret),
-            secret_sha256: Sha256::digest(raw.secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect(),
+            secret_sha256: kubesecops_core::hex(&Sha256::digest(raw.secret.as_bytes())),
             entropy: raw.entropy,
         }
     }
