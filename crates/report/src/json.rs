@@ -14,7 +14,9 @@ use rayon::prelude::*;
 /// Below this many findings the report is written in one go.
 const PARALLEL_FROM: usize = 8192;
 /// Findings per parallel rendering task.
-const CHUNK: usize = 1024;
+const CHUNK: usize = 256;
+/// Room for a rendered finding in the chunk buffers: most take 600–800 bytes.
+const BYTES_PER_FINDING: usize = 1024;
 /// Chunks rendered at once per thread of the pool, which bounds the memory held.
 const CHUNKS_PER_THREAD: usize = 2;
 /// What pretty JSON of `[[findings]]` has before the first finding and after the last.
@@ -62,7 +64,10 @@ fn render_large(report: &Report, findings: &[Finding], out: &mut impl Write) -> 
     // A few buffers, reused from one group of chunks to the next, bound the memory held to a
     // few chunks' worth whatever the report's size.
     let in_flight = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
-    let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); in_flight];
+    // Sized for a chunk from the start: grown by doubling, each buffer would write (and so
+    // fault in) about twice the memory it ends up holding. Capacity never written costs nothing.
+    let mut buffers: Vec<Vec<u8>> =
+        (0..in_flight).map(|_| Vec::with_capacity(CHUNK * BYTES_PER_FINDING)).collect();
     let mut first = true;
     for group in findings.chunks(CHUNK * in_flight) {
         let chunks: Vec<&[Finding]> = group.chunks(CHUNK).collect();

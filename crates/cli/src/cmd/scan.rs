@@ -241,6 +241,9 @@ fn scan_source(
         objects: loaded.objects.len(),
         ..SourceResult::default()
     };
+    // Room for more findings than objects usually have (about nine each with every rule):
+    // grown by doubling, the vector would write about twice the memory it ends up holding.
+    result.findings.reserve(loaded.objects.len() * 16);
     for obj in &loaded.objects {
         engine.check_object(obj, &mut result.findings);
         if let Some((level, version)) = resolved.pss {
