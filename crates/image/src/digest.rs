@@ -4,20 +4,10 @@ use std::cell::Cell;
 use std::io::{self, Read};
 use std::rc::Rc;
 
+use kubesecops_core::hex;
 use sha2::{Digest as _, Sha256};
 
 use crate::ImageError;
-
-/// Lower-case hexadecimal of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    }
-    out
-}
 
 /// `sha256:<hex>` of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
