@@ -207,8 +207,8 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
     if n != b.len() {
         return false;
     }
-    // Two loads that together cover every byte (they overlap when n is not a multiple of
-    // the width).
+    // Loads that together cover every byte (they overlap when n is not a multiple of the
+    // width).
     match n {
         0 => true,
         1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],

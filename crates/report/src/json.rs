@@ -144,18 +144,8 @@ fn value(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> io::Res
 }
 
 /// Appends `n` in decimal.
-fn number(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn number(out: &mut Vec<u8>, n: u32) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends `text` as a JSON string, exactly as serde_json writes it.
