@@ -214,13 +214,21 @@ pub fn run(
     on_tick(&counters);
     let mut last_tick = Instant::now();
     let mut busy = false;
-    while !stop.load(Ordering::Relaxed) {
+    let mut stopping = false;
+    loop {
+        if !stopping && stop.load(Ordering::Relaxed) {
+            // Detach first, then read once more: what the programs wrote before the stop is
+            // evaluated, not left in the ring buffer.
+            stopping = true;
+            links.clear();
+        }
         // The programs wake this loop only once a batch is waiting; what came in below that
         // is read when the poll times out, so an alert waits at most about POLL. While
         // batches are large the loop reads on without waiting for a wakeup.
-        let polled = if busy { ring.consume() } else { ring.poll(POLL).and_then(|()| ring.consume()) };
+        let polled =
+            if busy || stopping { ring.consume() } else { ring.poll(POLL).and_then(|()| ring.consume()) };
         if let Err(e) = polled {
-            if stop.load(Ordering::Relaxed) {
+            if stopping || stop.load(Ordering::Relaxed) {
                 break;
             }
             return Err(err("poll", e));
@@ -239,6 +247,9 @@ pub fn run(
             }
         }
         counters.user_drops += std::mem::take(&mut *overflow.borrow_mut());
+        if stopping {
+            break;
+        }
         if last_tick.elapsed() >= Duration::from_secs(1) {
             read_kernel_counts(&counts, &mut counters);
             on_tick(&counters);
