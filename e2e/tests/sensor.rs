@@ -142,6 +142,146 @@ fn local_sensor_alerts_on_host_activity_and_capture_replays() {
     }
 }
 
+/// Paths that probe the kernel's open filter at its edges, from the filter's own shapes: each
+/// prefix and suffix whole, one byte short and one byte changed, at several lengths (so that
+/// they start and end at every offset of an eight-byte word), the unusual forms (`//`, `/./`,
+/// `/.` at the end, `..`, a trailing `/`, relative) and their near misses, and long paths up to
+/// the 255 bytes the sensor reads. Every path holds `token(i)`, a string no other path holds.
+fn filter_probe_paths(
+    shapes: &kubesecops_runtime::pathfilter::PathShapes,
+    token: impl Fn(usize) -> String,
+) -> Vec<String> {
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    for prefix in shapes.prefixes.iter().take(64) {
+        bodies.push((prefix.clone(), String::new()));
+        if let Some(short) = prefix.get(..prefix.len() - 1) {
+            bodies.push((short.to_string(), String::new()));
+        }
+        let mut changed = prefix.clone().into_bytes();
+        if let Some(last) = changed.last_mut() {
+            *last = if *last == b'q' { b'r' } else { b'q' };
+        }
+        bodies.push((String::from_utf8_lossy(&changed).into_owned(), String::new()));
+    }
+    for suffix in &shapes.suffixes {
+        bodies.push(("/tmp/".to_string(), suffix.clone()));
+        bodies.push(("/tmp/".to_string(), suffix[1.min(suffix.len())..].to_string()));
+        bodies.push(("/tmp/".to_string(), format!("{suffix}q")));
+        let mut changed = suffix.clone().into_bytes();
+        changed[0] = if changed[0] == b'q' { b'r' } else { b'q' };
+        bodies.push(("/tmp/".to_string(), String::from_utf8_lossy(&changed).into_owned()));
+    }
+    for (head, tail) in [
+        ("/tmp//", ""),
+        ("/tmp/./", ""),
+        ("/tmp/", "/."),
+        ("/tmp/", "/.x"),
+        ("/tmp/", "/"),
+        ("/tmp/", "/./x"),
+        ("/tmp/", "/../x"),
+        ("/tmp/", "..x"),
+        ("/tmp/", ".x."),
+        ("/tmp/", "/x/"),
+        ("/tmp/", "//x"),
+        ("/tmp/", "/.hidden"),
+        ("", ""),
+        ("./", ""),
+        ("x/", "/y"),
+    ] {
+        bodies.push((head.to_string(), tail.to_string()));
+    }
+    let mut paths = Vec::new();
+    for (head, tail) in &bodies {
+        for pad in 0..9 {
+            let i = paths.len();
+            paths.push(format!("{head}{}{}{tail}", token(i), "p".repeat(pad)));
+        }
+    }
+    // Long paths: the whole of each is read by the kernel (255 bytes at most).
+    for (tail, total) in [("", 255), ("/.", 255), ("", 254), ("/", 250), ("", 200)] {
+        let i = paths.len();
+        let head = format!("/tmp/{}", token(i));
+        let pad = total - head.len() - tail.len();
+        paths.push(format!("{head}/{}{tail}", "l".repeat(pad - 1)));
+    }
+    paths
+}
+
+/// The kernel's open filter against the Rust one it mirrors
+/// ([`kubesecops_runtime::pathfilter::OpenInterest::passes`]), path by path: while the sensor
+/// runs with Falco's rules (the built-in ones without `../shared`), the test opens a thousand
+/// paths built at the edges of the filter's prefixes, suffixes and unusual forms; exactly the
+/// ones the Rust filter passes must be in the capture.
+#[test]
+#[ignore = "end-to-end: .ci/e2e"]
+fn local_sensor_kernel_filter_agrees_with_the_rust_filter_path_by_path() {
+    use kubesecops_runtime::pathfilter::OpenInterest;
+    if !require(is_root(), "root (the sensor loads BPF programs)") {
+        return;
+    }
+    if !require(built_with_ebpf(), "kubesecops built with --features ebpf") {
+        return;
+    }
+    let falco = falco_rules();
+    let mut loader = if falco.exists() {
+        kubesecops_runtime::loader::RuleLoader::new()
+    } else {
+        kubesecops_runtime::builtin::loader()
+    };
+    if falco.exists() {
+        loader.load_file(&falco).unwrap();
+    }
+    let rules = loader.compile().unwrap();
+    let OpenInterest::Paths(shapes) = rules.open_interest() else {
+        panic!("the rules leave the kernel filter off");
+    };
+    let fitted = shapes.fitted(kubesecops_sensor::MAX_OPEN_PREFIXES, kubesecops_sensor::MAX_OPEN_SUFFIXES);
+    let interest = OpenInterest::Paths(fitted.clone());
+    let tag = format!("kso{}f", std::process::id());
+    let paths = filter_probe_paths(&fitted, |i| format!("{tag}{i}z"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("capture.jsonl");
+    let mut command = kubesecops();
+    command.args(["runtime", "sensor", "--duration", "60", "--capture"]).arg(&capture);
+    if falco.exists() {
+        command.arg("--rules").arg(&falco);
+    }
+    let mut guard = start_sensor(command, &capture);
+    for path in &paths {
+        // None of these exists (each holds its own token; relative ones resolve in the
+        // package directory): every open fails, after the kernel has read its path.
+        assert!(std::fs::File::open(path).is_err(), "{path} exists");
+    }
+    // Stopped at once: the sensor reads what is left in its ring buffer before it ends.
+    // SAFETY: kill(2) on the sensor child this test started.
+    unsafe { libc_kill(guard.0.id() as i32, 15) };
+    let (_, _, stderr) = finish(&mut guard);
+    assert!(stderr.contains("drops: kernel 0 "), "{stderr}");
+    let recorded = std::fs::read_to_string(&capture).unwrap();
+    let mut wrong = Vec::new();
+    let mut passed = 0;
+    for (i, path) in paths.iter().enumerate() {
+        let token = format!("{tag}{i}z");
+        let expected = interest.passes(path);
+        passed += usize::from(expected);
+        if recorded.contains(&token) != expected {
+            wrong.push(format!(
+                "{path:?}: the Rust filter {}",
+                if expected { "passes it, the kernel kept it" } else { "drops it, the kernel passed it" }
+            ));
+        }
+    }
+    assert!(passed > 0 && passed < paths.len(), "{passed} of {} paths pass: no edge is probed", paths.len());
+    assert!(
+        wrong.is_empty(),
+        "{} of {} paths judged differently:\n{}",
+        wrong.len(),
+        paths.len(),
+        wrong.join("\n")
+    );
+}
+
 /// A tiny program that copies a file into an anonymous memory file and executes it from
 /// there (`memfd_create` + `fexecve`): fileless execution as malware does it. Built static so
 /// it runs in the busybox image.

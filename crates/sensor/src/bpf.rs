@@ -55,11 +55,7 @@ impl Counters {
     }
 }
 
-/// Most path prefixes the kernel's open filter holds (`open_prefixes` in sensor.bpf.c).
-pub const MAX_OPEN_PREFIXES: usize = 1024;
-
-/// Most path suffixes the kernel's open filter holds (`SUFFIX_SLOTS` in sensor.bpf.c).
-pub const MAX_OPEN_SUFFIXES: usize = 16;
+pub use crate::{MAX_OPEN_PREFIXES, MAX_OPEN_SUFFIXES};
 
 /// Longest suffix the kernel compares (`SUFFIX_MAX` in sensor.bpf.c).
 const SUFFIX_MAX: usize = 32;
@@ -81,7 +77,7 @@ pub enum OpenFilter {
 
 /// The `struct config` of sensor.bpf.c, as bytes.
 fn config_bytes(self_pid: u32, filter: &OpenFilter) -> Result<Vec<u8>, SensorError> {
-    let mut bytes = Vec::with_capacity(12 + MAX_OPEN_SUFFIXES * (4 + SUFFIX_MAX));
+    let mut bytes = Vec::with_capacity(16 + MAX_OPEN_SUFFIXES * (4 + 2 * SUFFIX_MAX));
     bytes.extend_from_slice(&self_pid.to_ne_bytes());
     let suffixes: &[String] = match filter {
         OpenFilter::Off => &[],
@@ -98,13 +94,23 @@ fn config_bytes(self_pid: u32, filter: &OpenFilter) -> Result<Vec<u8>, SensorErr
         let len = suffixes.get(k).map_or(0, String::len) as u32;
         bytes.extend_from_slice(&len.to_ne_bytes());
     }
+    bytes.extend_from_slice(&0u32.to_ne_bytes());
+    // Each suffix right-aligned in SUFFIX_MAX bytes (the words the kernel compares with the
+    // last SUFFIX_MAX bytes of a path), then the masks of the bytes it covers.
+    let mut words = Vec::with_capacity(MAX_OPEN_SUFFIXES * SUFFIX_MAX);
+    let mut masks = Vec::with_capacity(MAX_OPEN_SUFFIXES * SUFFIX_MAX);
     for k in 0..MAX_OPEN_SUFFIXES {
-        let mut slot = [0u8; SUFFIX_MAX];
+        let mut word = [0u8; SUFFIX_MAX];
+        let mut mask = [0u8; SUFFIX_MAX];
         if let Some(suffix) = suffixes.get(k) {
-            slot[..suffix.len()].copy_from_slice(suffix.as_bytes());
+            word[SUFFIX_MAX - suffix.len()..].copy_from_slice(suffix.as_bytes());
+            mask[SUFFIX_MAX - suffix.len()..].fill(0xff);
         }
-        bytes.extend_from_slice(&slot);
+        words.extend_from_slice(&word);
+        masks.extend_from_slice(&mask);
     }
+    bytes.extend_from_slice(&words);
+    bytes.extend_from_slice(&masks);
     Ok(bytes)
 }
 
@@ -321,4 +327,43 @@ pub fn program_stats() -> Vec<ProgramStats> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The configuration written from Rust has the size of the C `struct config` (the value
+    /// size of the `config` map in the BPF object, which opens without privileges), and each suffix sits right-aligned in
+    /// its words with a mask of exactly its bytes.
+    #[test]
+    fn config_bytes_match_the_bpf_struct() {
+        use libbpf_rs::AsRawLibbpf;
+        let open = ObjectBuilder::default().open_memory(OBJECT).unwrap();
+        let config = open.maps().find(|m| m.name() == "config").unwrap();
+        // SAFETY: the pointer is the map of `open`, which lives until the end of the test.
+        let value_size =
+            unsafe { libbpf_rs::libbpf_sys::bpf_map__value_size(config.as_libbpf_object().as_ptr()) };
+        let shapes =
+            PathShapes { prefixes: vec!["/etc/".into()], suffixes: vec!["_history".into(), "id_rsa".into()] };
+        let bytes = config_bytes(7, &OpenFilter::Paths(shapes)).unwrap();
+        assert_eq!(bytes.len(), value_size as usize);
+        assert_eq!(&bytes[..12], [7u32.to_ne_bytes(), 1u32.to_ne_bytes(), 2u32.to_ne_bytes()].concat());
+        assert_eq!(&bytes[12..20], [8u32.to_ne_bytes(), 6u32.to_ne_bytes()].concat());
+        let words = 16 + 4 * MAX_OPEN_SUFFIXES;
+        let masks = words + SUFFIX_MAX * MAX_OPEN_SUFFIXES;
+        let second = &bytes[words + SUFFIX_MAX..words + 2 * SUFFIX_MAX];
+        assert_eq!(&second[SUFFIX_MAX - 6..], b"id_rsa");
+        assert!(second[..SUFFIX_MAX - 6].iter().all(|&b| b == 0));
+        let mask = &bytes[masks + SUFFIX_MAX..masks + 2 * SUFFIX_MAX];
+        assert_eq!(mask.iter().filter(|&&b| b == 0xff).count(), 6);
+        assert!(mask[SUFFIX_MAX - 6..].iter().all(|&b| b == 0xff));
+        // Unused slots match nothing: an all-zero mask with a zero word would match every
+        // path, so the count, not the slot, bounds the loop.
+        assert!(bytes[words + 2 * SUFFIX_MAX..masks].iter().all(|&b| b == 0));
+
+        let off = config_bytes(7, &OpenFilter::Off).unwrap();
+        assert_eq!(off.len(), bytes.len());
+        assert_eq!(&off[4..12], [0u32.to_ne_bytes(), 0u32.to_ne_bytes()].concat());
+    }
 }

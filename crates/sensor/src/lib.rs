@@ -23,6 +23,13 @@ pub mod raw;
 #[cfg(feature = "bpf")]
 pub mod bpf;
 
+/// Most path prefixes the kernel's open filter holds (`open_prefixes` in sensor.bpf.c).
+/// Outside the `bpf` module so that tests can fit a rule set's shapes as the sensor does.
+pub const MAX_OPEN_PREFIXES: usize = 1024;
+
+/// Most path suffixes the kernel's open filter holds (`SUFFIX_SLOTS` in sensor.bpf.c).
+pub const MAX_OPEN_SUFFIXES: usize = 16;
+
 /// Why the sensor cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum SensorError {

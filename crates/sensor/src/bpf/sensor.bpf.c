@@ -108,14 +108,20 @@ struct {
 
 #define SUFFIX_SLOTS 16
 #define SUFFIX_MAX 32
+#define SUFFIX_WORDS (SUFFIX_MAX / 8)
 
-/* Set by user space before the programs see events (the layout of `Config` in bpf.rs). */
+/* Set by user space before the programs see events (`config_bytes` in bpf.rs). */
 struct config {
 	__u32 self_pid;      /* the sensor's own pid: the sensor does not watch itself */
 	__u32 filter_opens;  /* 1: only opens the rules can want leave the kernel */
 	__u32 suffix_count;
 	__u32 suffix_len[SUFFIX_SLOTS];
-	char suffix[SUFFIX_SLOTS][SUFFIX_MAX];
+	__u32 pad;
+	/* Each suffix right-aligned in SUFFIX_MAX bytes, read as words, and the bytes of those
+	 * words it covers: a path ends with it when its last SUFFIX_MAX bytes, masked, are
+	 * equal, so a mismatch costs one comparison instead of a byte loop. */
+	__u64 suffix_word[SUFFIX_SLOTS][SUFFIX_WORDS];
+	__u64 suffix_mask[SUFFIX_SLOTS][SUFFIX_WORDS];
 };
 
 struct {
@@ -139,11 +145,14 @@ struct {
 	__type(value, __u8);
 } open_prefixes SEC(".maps");
 
-/* An open's path is read here first, and copied into a record only when it passes. The
- * tail leaves room for suffix comparisons at any offset below STR_MAX. */
+/* An open's path is read here first, and copied into a record only when it passes.
+ * `prefixlen` and `data` are the LPM key. The word reads of the filter go up to SUFFIX_MAX
+ * bytes before the end of the path (`lead` keeps them inside the buffer for short paths)
+ * and up to ten bytes past the position of its last byte (`data`'s tail). */
 struct path_buf {
+	char lead[SUFFIX_MAX];
 	__u32 prefixlen;
-	char data[STR_MAX + SUFFIX_MAX];
+	char data[STR_MAX + 16];
 };
 
 struct {
@@ -219,21 +228,40 @@ static __always_inline __u32 user_str(char *dst, __u64 src)
 	return n > 0 ? (__u32)n : 0;
 }
 
-/* True when the normalised form of the path (`len` bytes, no NUL) can differ from its text,
- * so its text cannot be judged: relative, a trailing '/', an empty component ("//"), a "."
- * component ("/./" or a final "/."), or ".." anywhere. The same test as
- * kubesecops_runtime::pathfilter::is_unusual_path. */
+#define ONES 0x0101010101010101ULL
+#define LOW7 0x7f7f7f7f7f7f7f7fULL
+
+/* 0x80 in each byte of `x` that is zero and 0 in the others. Exact, unlike the shorter
+ * (x - ONES) & ~x test: no carry crosses from one byte to the next. */
+static __always_inline __u64 zero_bytes(__u64 x)
+{
+	return ~(((x & LOW7) + LOW7) | x | LOW7);
+}
+
+/* True when the normalised form of the path (`len` bytes at `d`, NUL at d[len]) can differ
+ * from its text, so its text cannot be judged: relative, a trailing '/', an empty component
+ * ("//"), a "." component ("/./" or a final "/."), or ".." anywhere. The same test as
+ * kubesecops_runtime::pathfilter::is_unusual_path, eight starting positions at a time. */
 static __always_inline int path_is_unusual(const char *d, __u32 len)
 {
 	if (len == 0 || d[0] != '/' || d[(len - 1) & (STR_MAX - 1)] == '/')
 		return 1;
-	for (__u32 i = 0; i + 1 < STR_MAX; i++) {
-		if (i + 1 >= len)
+	for (__u32 j = 0; j < STR_MAX; j += 8) {
+		/* The pairs starting at j .. j+7 that lie inside the path: those before len - 1. */
+		if (j + 1 >= len)
 			break;
-		char c = d[i], n = d[i + 1];
-		if ((c == '/' && n == '/') || (c == '.' && n == '.'))
-			return 1;
-		if (c == '/' && n == '.' && (i + 2 == len || d[i + 2] == '/'))
+		__u64 a = *(const __u64 *)(d + j);
+		__u64 b = *(const __u64 *)(d + j + 1);
+		__u64 c = *(const __u64 *)(d + j + 2);
+		__u64 slash_a = zero_bytes(a ^ ('/' * ONES)), dot_a = zero_bytes(a ^ ('.' * ONES));
+		__u64 slash_b = zero_bytes(b ^ ('/' * ONES)), dot_b = zero_bytes(b ^ ('.' * ONES));
+		/* After "/.", a '/' or the end: the NUL that follows the path. */
+		__u64 end_c = zero_bytes(c ^ ('/' * ONES)) | zero_bytes(c);
+		__u64 hit = (slash_a & slash_b) | (dot_a & dot_b) | (slash_a & dot_b & end_c);
+		__u32 inside = len - 1 - j;
+		if (inside < 8)
+			hit &= (1ULL << (inside * 8)) - 1;
+		if (hit)
 			return 1;
 	}
 	return 0;
@@ -243,28 +271,25 @@ static __always_inline int path_is_unusual(const char *d, __u32 len)
  * unusual path, a prefix in open_prefixes, or a suffix of the configuration. */
 static __always_inline int open_wanted(struct path_buf *buf, __u32 len, const struct config *cfg)
 {
+	len &= STR_MAX - 1;
 	if (path_is_unusual(buf->data, len))
 		return 1;
 	buf->prefixlen = len * 8;
-	if (bpf_map_lookup_elem(&open_prefixes, buf))
+	if (bpf_map_lookup_elem(&open_prefixes, &buf->prefixlen))
 		return 1;
+	/* The last SUFFIX_MAX bytes of the path, and for a shorter path what precedes it in
+	 * the buffer (no suffix longer than the path is compared). */
+	const char *tail = buf->data + len - SUFFIX_MAX;
+	__u64 t0 = *(const __u64 *)tail, t1 = *(const __u64 *)(tail + 8);
+	__u64 t2 = *(const __u64 *)(tail + 16), t3 = *(const __u64 *)(tail + 24);
 	for (__u32 k = 0; k < SUFFIX_SLOTS; k++) {
 		if (k >= cfg->suffix_count)
 			break;
-		__u32 slen = cfg->suffix_len[k];
-		if (slen > len || slen > SUFFIX_MAX)
+		const __u64 *w = cfg->suffix_word[k], *m = cfg->suffix_mask[k];
+		/* The last word first: most suffixes differ there. */
+		if ((t3 & m[3]) != w[3] || cfg->suffix_len[k] > len)
 			continue;
-		__u32 off = (len - slen) & (STR_MAX - 1);
-		int same = 1;
-		for (__u32 j = 0; j < SUFFIX_MAX; j++) {
-			if (j >= slen)
-				break;
-			if (buf->data[off + j] != cfg->suffix[k][j]) {
-				same = 0;
-				break;
-			}
-		}
-		if (same)
+		if ((t2 & m[2]) == w[2] && (t1 & m[1]) == w[1] && (t0 & m[0]) == w[0])
 			return 1;
 	}
 	return 0;
@@ -283,15 +308,14 @@ static __always_inline int do_exit(void *ctx, long id)
 	if (id == 257)
 		return 0;
 #endif
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 	struct config *cfg = bpf_map_lookup_elem(&config, &zero);
-	if (!cfg || (pid_tgid >> 32) == cfg->self_pid)
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (!cfg || task->tgid == cfg->self_pid)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	/* r10 to di are eight adjacent registers (r10 r9 r8 ax cx dx si di): one read. */
-	__u64 saved[8] = {};
-	bpf_probe_read_kernel(saved, sizeof(saved), (void *)regs + bpf_core_field_offset(struct pt_regs, r10));
+	/* The saved registers are read in place (a typed kernel pointer): a helper call that
+	 * copies them costs more than the filter below, on a kernel with return thunks. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	/* Opens are most of what is watched, and most open files no rule is about: the path is
 	 * judged before a record is reserved, and what no rule can want is only counted. */
 	long opened_len = -1;
@@ -300,7 +324,7 @@ static __always_inline int do_exit(void *ctx, long id)
 		buf = bpf_map_lookup_elem(&scratch, &zero);
 		if (!buf)
 			return 0;
-		__u64 path = id == 2 ? saved[7] : saved[6];
+		__u64 path = id == 2 ? regs->di : regs->si;
 		long n = path ? bpf_probe_read_user_str(buf->data, STR_MAX, (const void *)path) : 0;
 		__u32 len = n > 0 ? (__u32)(n - 1) : 0;
 		if (!open_wanted(buf, len, cfg)) {
@@ -315,12 +339,12 @@ static __always_inline int do_exit(void *ctx, long id)
 	e->id = id;
 	e->ret = *(long *)(ctx + 16);
 	__u64 *args = e->args;
-	args[0] = saved[7];
-	args[1] = saved[6];
-	args[2] = saved[5];
-	args[3] = saved[0];
-	args[4] = saved[2];
-	args[5] = saved[1];
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->r10;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
 	if (opened_len >= 0) {
 		if (buf && opened_len > 0 && bpf_probe_read_kernel(e->s0, STR_MAX, buf->data) == 0)
 			e->len0 = (__u32)opened_len;
