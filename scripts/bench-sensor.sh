@@ -8,6 +8,10 @@
 # programs); needs clang or cc. The sensor's own summary (events, kernel drops) is printed too.
 # With FLOOR=1, a second binary whose openat program returns at once (built with
 # -DKSO_BENCH_EMPTY_OPENAT) runs in each round as well: the cost of the tracepoint alone.
+# With STATS=1, the kernel's BPF statistics are on during the runs (kernel.bpf_stats_enabled,
+# which adds its own clock reads to every program run) and each sensor prints its openat
+# program's mean time per run. With OTHER=BINARY, that kubesecops binary (another build of the
+# sensor, for example of an earlier commit) runs in each round as well.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-1000000}
@@ -64,14 +68,25 @@ with_sensor() {
   "$work/loop" "$iterations"
   kill -TERM "$sensor"; wait "$sensor" || true
 }
-without=() with=() floor=()
+if [ "${STATS:-0}" = 1 ]; then
+  stats_before=$(sysctl -n kernel.bpf_stats_enabled)
+  trap 'sysctl -q kernel.bpf_stats_enabled="$stats_before"; rm -rf "$work"' EXIT
+  sysctl -q kernel.bpf_stats_enabled=1
+  echo "kernel BPF statistics on"
+fi
+without=() with=() floor=() other=()
 for round in $(seq "$rounds"); do
   t=$("$work/loop" "$iterations"); without+=("$t"); echo "round $round without sensor: $t s"
   if [ "${FLOOR:-0}" = 1 ]; then
     t=$(with_sensor "$work/kubesecops-floor"); floor+=("$t"); echo "round $round empty openat program: $t s"
+    grep "BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /' || true
+  fi
+  if [ -n "${OTHER:-}" ]; then
+    t=$(with_sensor "$OTHER"); other+=("$t"); echo "round $round with $OTHER: $t s"
+    grep -E "sensor stopped|BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /'
   fi
   t=$(with_sensor "$bin"); with+=("$t"); echo "round $round with sensor:    $t s"
-  grep "sensor stopped" "$work/sensor.err" | sed 's/^/    /'
+  grep -E "sensor stopped|BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /'
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 m0=$(median "${without[@]}"); m1=$(median "${with[@]}")
@@ -82,5 +97,10 @@ if [ "${FLOOR:-0}" = 1 ]; then
   m2=$(median "${floor[@]}")
   awk -v a="$m0" -v b="$m2" 'BEGIN {
     printf "median with an empty openat program: %.4f s: slowdown %.1f%% (the tracepoint alone)\n", b, (b/a - 1) * 100 }'
+fi
+if [ -n "${OTHER:-}" ]; then
+  m3=$(median "${other[@]}")
+  awk -v a="$m0" -v b="$m3" -v o="$OTHER" 'BEGIN {
+    printf "median with %s: %.4f s: slowdown %.1f%%\n", o, b, (b/a - 1) * 100 }'
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
