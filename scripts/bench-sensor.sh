@@ -7,11 +7,13 @@
 # alternating, and prints each run, the medians and the slowdown. Root (the sensor loads BPF
 # programs); needs clang or cc. The sensor's own summary (events, kernel drops) is printed too.
 # With FLOOR=1, a second binary whose openat program returns at once (built with
-# -DKSO_BENCH_EMPTY_OPENAT) runs in each round as well: the cost of the tracepoint alone.
+# -DKSO_BENCH_STOP=0) runs in each round as well: the cost of the tracepoint alone.
 # With STATS=1, the kernel's BPF statistics are on during the runs (kernel.bpf_stats_enabled,
 # which adds its own clock reads to every program run) and each sensor prints its openat
 # program's mean time per run. With OTHER=BINARY, that kubesecops binary (another build of the
-# sensor, for example of an earlier commit) runs in each round as well.
+# sensor, for example of an earlier commit) runs in each round as well. With STEPS=1 (implies
+# STATS=1), four more binaries run in each round, whose openat program stops after step 1..4
+# of its work (KSO_BENCH_STOP in sensor.bpf.c): what each step costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iterations=${1:-1000000}
@@ -19,12 +21,18 @@ rounds=${2:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 bin=${CARGO_TARGET_DIR:-target}/release/kubesecops
-if [ "${FLOOR:-0}" = 1 ]; then
-  printf '#!/bin/sh\nexec %s -DKSO_BENCH_EMPTY_OPENAT "$@"\n' "${CLANG:-clang}" > "$work/clang-floor"
-  chmod +x "$work/clang-floor"
-  CLANG="$work/clang-floor" cargo build -q --release -p kubesecops --features ebpf
-  cp "$bin" "$work/kubesecops-floor"
-fi
+# build_stopping STEP: a build whose openat program stops after STEP, as $work/kubesecops-stepSTEP.
+build_stopping() {
+  printf '#!/bin/sh\nexec %s -DKSO_BENCH_STOP=%s "$@"\n' "${CLANG:-clang}" "$1" > "$work/clang-step$1"
+  chmod +x "$work/clang-step$1"
+  CLANG="$work/clang-step$1" cargo build -q --release -p kubesecops --features ebpf
+  cp "$bin" "$work/kubesecops-step$1"
+}
+[ "${STEPS:-0}" = 1 ] && STATS=1
+steps=()
+[ "${STEPS:-0}" = 1 ] && steps=(1 2 3 4)
+[ "${FLOOR:-0}" = 1 ] && build_stopping 0
+for step in "${steps[@]}"; do build_stopping "$step"; done
 cargo build -q --release -p kubesecops --features ebpf
 cc=$(command -v cc || command -v clang)
 cat > "$work/loop.c" <<'C'
@@ -78,9 +86,13 @@ without=() with=() floor=() other=()
 for round in $(seq "$rounds"); do
   t=$("$work/loop" "$iterations"); without+=("$t"); echo "round $round without sensor: $t s"
   if [ "${FLOOR:-0}" = 1 ]; then
-    t=$(with_sensor "$work/kubesecops-floor"); floor+=("$t"); echo "round $round empty openat program: $t s"
+    t=$(with_sensor "$work/kubesecops-step0"); floor+=("$t"); echo "round $round empty openat program: $t s"
     grep "BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /' || true
   fi
+  for step in "${steps[@]}"; do
+    t=$(with_sensor "$work/kubesecops-step$step"); echo "round $round openat program stopping after step $step: $t s"
+    grep "BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /' || true
+  done
   if [ -n "${OTHER:-}" ]; then
     t=$(with_sensor "$OTHER"); other+=("$t"); echo "round $round with $OTHER: $t s"
     grep -E "sensor stopped|BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /'

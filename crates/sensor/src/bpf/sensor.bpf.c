@@ -228,6 +228,18 @@ static __always_inline __u32 user_str(char *dst, __u64 src)
 	return n > 0 ? (__u32)n : 0;
 }
 
+/* Benchmark only (scripts/bench-sensor.sh, FLOOR=1 and STEPS=1): an openat program that stops
+ * after step N of its work, to see what each step costs. 0: at once; 1: after the
+ * configuration and the registers; 2: after reading the path; 3: after the unusual-path test;
+ * 4: after the prefix lookup. Never set in a real build. */
+#ifdef KSO_BENCH_STOP
+#define BENCH_STOP(step, id) \
+	if ((id) == 257 && KSO_BENCH_STOP == (step)) \
+		return 0;
+#else
+#define BENCH_STOP(step, id)
+#endif
+
 #define ONES 0x0101010101010101ULL
 #define LOW7 0x7f7f7f7f7f7f7f7fULL
 
@@ -269,14 +281,16 @@ static __always_inline int path_is_unusual(const char *d, __u32 len)
 
 /* Whether an open of this path (in `buf`, `len` bytes) can matter to the loaded rules: an
  * unusual path, a prefix in open_prefixes, or a suffix of the configuration. */
-static __always_inline int open_wanted(struct path_buf *buf, __u32 len, const struct config *cfg)
+static __always_inline int open_wanted(struct path_buf *buf, __u32 len, const struct config *cfg, long id)
 {
 	len &= STR_MAX - 1;
 	if (path_is_unusual(buf->data, len))
 		return 1;
+	BENCH_STOP(3, id)
 	buf->prefixlen = len * 8;
 	if (bpf_map_lookup_elem(&open_prefixes, &buf->prefixlen))
 		return 1;
+	BENCH_STOP(4, id)
 	/* The last SUFFIX_MAX bytes of the path, and for a shorter path what precedes it in
 	 * the buffer (no suffix longer than the path is compared). */
 	const char *tail = buf->data + len - SUFFIX_MAX;
@@ -302,12 +316,7 @@ static __always_inline int open_wanted(struct path_buf *buf, __u32 len, const st
  * syscall returns. The exit context has the result at offset 16. */
 static __always_inline int do_exit(void *ctx, long id)
 {
-#ifdef KSO_BENCH_EMPTY_OPENAT
-	/* Benchmark only (scripts/bench-sensor.sh with FLOOR=1): what a program on the openat
-	 * tracepoint costs when it does nothing at all. */
-	if (id == 257)
-		return 0;
-#endif
+	BENCH_STOP(0, id)
 	__u32 zero = 0;
 	struct config *cfg = bpf_map_lookup_elem(&config, &zero);
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -316,6 +325,7 @@ static __always_inline int do_exit(void *ctx, long id)
 	/* The saved registers are read in place (a typed kernel pointer): a helper call that
 	 * copies them costs more than the filter below, on a kernel with return thunks. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	BENCH_STOP(1, id)
 	/* Opens are most of what is watched, and most open files no rule is about: the path is
 	 * judged before a record is reserved, and what no rule can want is only counted. */
 	long opened_len = -1;
@@ -327,7 +337,8 @@ static __always_inline int do_exit(void *ctx, long id)
 		__u64 path = id == 2 ? regs->di : regs->si;
 		long n = path ? bpf_probe_read_user_str(buf->data, STR_MAX, (const void *)path) : 0;
 		__u32 len = n > 0 ? (__u32)(n - 1) : 0;
-		if (!open_wanted(buf, len, cfg)) {
+		BENCH_STOP(2, id)
+		if (!open_wanted(buf, len, cfg, id)) {
 			count(COUNT_FILTERED);
 			return 0;
 		}
