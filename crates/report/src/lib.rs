@@ -25,6 +25,8 @@ mod json;
 mod junit;
 mod sarif;
 mod table;
+#[cfg(test)]
+mod testdata;
 
 /// An output format of finding-producing commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

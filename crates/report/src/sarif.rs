@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use kubesecops_core::{Finding, ObjectRef, Package, Report, ReportError, RuleMeta, RuleRef, Severity};
+use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 
 use crate::RenderConfig;
@@ -25,10 +26,27 @@ const FINGERPRINT_KEY: &str = "kubesecopsFingerprint/v1";
 /// Prefix of live-object paths, which are not files.
 const CLUSTER_SCHEME: &str = "cluster://";
 
+/// Below this many findings the log is written in one go.
+const PARALLEL_FROM: usize = 8192;
+/// Findings per parallel rendering task.
+const CHUNK: usize = 256;
+/// Room for a rendered result in the chunk buffers: most take 1.5–2.5 KB.
+const BYTES_PER_RESULT: usize = 3072;
+/// Chunks rendered at once per thread of the pool, which bounds the memory held.
+const CHUNKS_PER_THREAD: usize = 2;
+/// What pretty JSON of `[[[[results]]]]` has before the first result and after the last:
+/// the results then sit at the depth of `runs[0].results[]`.
+const NESTING_HEAD: &[u8] = b"[\n  [\n    [\n      [\n";
+const NESTING_TAIL: &[u8] = b"\n      ]\n    ]\n  ]\n]";
+/// The `results` of the log rendered without results: the last key of the run.
+const EMPTY_RESULTS: &str = "\n      \"results\": []";
+
 /// Writes the SARIF log of `report` as pretty JSON followed by a newline.
 ///
 /// Results are built one at a time as they are written ([`Results`]): holding them all as
-/// SARIF objects first cost more memory than the findings themselves on large scans.
+/// SARIF objects first cost more memory than the findings themselves on large scans. Large
+/// logs render their results in chunks on the thread pool, a few chunks at a time, written
+/// in order: the bytes are those of the one-go rendering.
 pub(crate) fn render(report: &Report, config: &RenderConfig<'_>, out: &mut dyn io::Write) -> io::Result<()> {
     // serde_json writes many small pieces: a concrete buffer in front of the `dyn` writer
     // keeps them out of virtual calls.
@@ -36,10 +54,73 @@ pub(crate) fn render(report: &Report, config: &RenderConfig<'_>, out: &mut dyn i
     let findings = report.findings();
     let used = used_rules(findings);
     let rule_index: BTreeMap<&str, usize> = used.keys().enumerate().map(|(i, id)| (*id, i)).collect();
-    let log = build_log(report, config, &used, Results { findings, rule_index: &rule_index });
-    serde_json::to_writer_pretty(&mut out, &log)?;
+    if findings.len() < PARALLEL_FROM {
+        let log = build_log(report, config, &used, Results { findings, rule_index: &rule_index });
+        serde_json::to_writer_pretty(&mut out, &log)?;
+    } else {
+        render_large(report, config, &used, &rule_index, &mut out)?;
+    }
     out.write_all(b"\n")?;
     out.flush()
+}
+
+fn render_large(
+    report: &Report,
+    config: &RenderConfig<'_>,
+    used: &BTreeMap<&str, UsedRule<'_>>,
+    rule_index: &BTreeMap<&str, usize>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    // The log without results, split around its empty `results` array.
+    let shell = serde_json::to_string_pretty(&build_log(
+        report,
+        config,
+        used,
+        Results { findings: &[], rule_index },
+    ))?;
+    // Keys are the only unescaped quotes, and only the run's `results` is at this depth.
+    let at =
+        shell.find(EMPTY_RESULTS).ok_or_else(|| io::Error::other("SARIF log without its results key"))?;
+    out.write_all(shell[..at].as_bytes())?;
+    out.write_all(b"\n      \"results\": [\n")?;
+    let in_flight = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
+    let mut buffers: Vec<Vec<u8>> =
+        (0..in_flight).map(|_| Vec::with_capacity(CHUNK * BYTES_PER_RESULT)).collect();
+    let mut first = true;
+    for group in report.findings().chunks(CHUNK * in_flight) {
+        let chunks: Vec<&[Finding]> = group.chunks(CHUNK).collect();
+        let buffers = &mut buffers[..chunks.len()];
+        buffers.par_iter_mut().zip(chunks.par_iter()).try_for_each(|(buffer, chunk)| {
+            buffer.clear();
+            render_chunk(chunk, rule_index, buffer)
+        })?;
+        for buffer in buffers.iter() {
+            if !first {
+                out.write_all(b",\n")?;
+            }
+            first = false;
+            // The results without the nesting they were rendered in (checked by render_chunk).
+            out.write_all(&buffer[NESTING_HEAD.len()..buffer.len() - NESTING_TAIL.len()])?;
+        }
+    }
+    out.write_all(b"\n      ]")?;
+    out.write_all(shell[at + EMPTY_RESULTS.len()..].as_bytes())
+}
+
+/// Writes the results of `findings` into `out` nested in three arrays, so that between
+/// NESTING_HEAD and NESTING_TAIL they are as they appear in the log's `results` array:
+/// indented to its depth, separated by `,\n`. (Written around the nesting rather than moved
+/// out of it: a chunk is megabytes.)
+fn render_chunk(
+    findings: &[Finding],
+    rule_index: &BTreeMap<&str, usize>,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &[[[Results { findings, rule_index }]]])?;
+    if !(out.starts_with(NESTING_HEAD) && out.ends_with(NESTING_TAIL)) {
+        return Err(io::Error::other("SARIF results chunk without its nesting"));
+    }
+    Ok(())
 }
 
 fn build_log<'r>(
@@ -151,7 +232,8 @@ fn describe_rule<'r>(used: &UsedRule<'r>, meta: Option<&'static RuleMeta>) -> Re
     }
 }
 
-fn result(finding: &Finding, rule_index: usize) -> SarifResult<'_> {
+/// The SARIF result of `finding`; `uri` is [`artifact_uri`] of its path.
+fn result(finding: &Finding, rule_index: usize, uri: String) -> SarifResult<'_> {
     let path = &finding.location.path;
     SarifResult {
         rule_id: &finding.rule.id,
@@ -160,6 +242,7 @@ fn result(finding: &Finding, rule_index: usize) -> SarifResult<'_> {
         message: Message { text: &finding.message },
         locations: vec![location(
             path,
+            Some(uri),
             finding.location.line,
             finding.location.column,
             finding.object.as_deref(),
@@ -175,13 +258,23 @@ fn result(finding: &Finding, rule_index: usize) -> SarifResult<'_> {
 }
 
 fn notification(error: &ReportError) -> Notification<'_> {
-    let locations =
-        if error.path.is_empty() { Vec::new() } else { vec![location(&error.path, error.line, None, None)] };
+    let locations = if error.path.is_empty() {
+        Vec::new()
+    } else {
+        vec![location(&error.path, None, error.line, None, None)]
+    };
     Notification { level: "error", message: Message { text: &error.message }, locations }
 }
 
-/// A file position, or a logical location for live objects.
-fn location(path: &str, line: Option<u32>, column: Option<u32>, object: Option<&ObjectRef>) -> Location {
+/// A file position, or a logical location for live objects. `uri` is [`artifact_uri`] of
+/// `path` when the caller has it already.
+fn location(
+    path: &str,
+    uri: Option<String>,
+    line: Option<u32>,
+    column: Option<u32>,
+    object: Option<&ObjectRef>,
+) -> Location {
     if path.starts_with(CLUSTER_SCHEME) {
         let fully_qualified_name = match object {
             Some(object) => format!("{}/{}", path.trim_end_matches('/'), object.display()),
@@ -202,7 +295,7 @@ fn location(path: &str, line: Option<u32>, column: Option<u32>, object: Option<&
         line.map(|start_line| Region { start_line, start_column: column.filter(|&column| column > 0) });
     Location {
         physical_location: Some(PhysicalLocation {
-            artifact_location: ArtifactLocation { uri: artifact_uri(path) },
+            artifact_location: ArtifactLocation { uri: uri.unwrap_or_else(|| artifact_uri(path)) },
             region,
         }),
         logical_locations: Vec::new(),
@@ -264,7 +357,10 @@ fn percent_encode(text: &str, keep_colon: bool) -> String {
         if keep {
             encoded.push(char::from(byte));
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            encoded.push('%');
+            encoded.push(char::from(HEX[usize::from(byte >> 4)]));
+            encoded.push(char::from(HEX[usize::from(byte & 0xf)]));
         }
     }
     encoded
@@ -333,10 +429,21 @@ struct Results<'r> {
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Every rule id of the findings is in the index: `used_rules` collected them all.
-        serializer.collect_seq(
-            self.findings.iter().map(|finding| result(finding, self.rule_index[finding.rule.id.as_str()])),
-        )
+        // Findings come sorted by file: the URI of the previous one is usually this one's.
+        let mut last_uri: Option<(&str, String)> = None;
+        serializer.collect_seq(self.findings.iter().map(|finding| {
+            let path = finding.location.path.as_ref();
+            let uri = match &last_uri {
+                Some((last, uri)) if *last == path => uri.clone(),
+                _ => {
+                    let uri = artifact_uri(path);
+                    last_uri = Some((path, uri.clone()));
+                    uri
+                }
+            };
+            // Every rule id of the findings is in the index: `used_rules` collected them all.
+            result(finding, self.rule_index[finding.rule.id.as_str()], uri)
+        }))
     }
 }
 
@@ -484,6 +591,36 @@ struct LogicalLocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testdata::varied_findings;
+
+    /// The log as one serde_json rendering of the whole log writes it.
+    fn in_one_go(report: &Report, config: &RenderConfig<'_>) -> Vec<u8> {
+        let findings = report.findings();
+        let used = used_rules(findings);
+        let rule_index: BTreeMap<&str, usize> = used.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+        let log = build_log(report, config, &used, Results { findings, rule_index: &rule_index });
+        let mut out = serde_json::to_vec_pretty(&log).unwrap();
+        out.push(b'\n');
+        out
+    }
+
+    #[test]
+    fn large_logs_render_exactly_as_in_one_go() {
+        let in_flight = rayon::current_num_threads() * CHUNKS_PER_THREAD;
+        let mut config = RenderConfig::new("1.2.3");
+        config.information_uri = Some("https://example.invalid/kubesecops");
+        for n in [PARALLEL_FROM, PARALLEL_FROM + CHUNK * in_flight + 7, PARALLEL_FROM + 3 * CHUNK + 5] {
+            for errors in [Vec::new(), vec![ReportError::at("bad.yaml", Some(3), "x \"y\"")]] {
+                let report = Report::with_findings(varied_findings(n), errors);
+                let mut parallel = Vec::new();
+                render(&report, &config, &mut parallel).unwrap();
+                assert!(
+                    parallel == in_one_go(&report, &config),
+                    "{n} findings: the parallel rendering differs"
+                );
+            }
+        }
+    }
 
     #[test]
     fn uris_are_relative_slashed_and_encoded() {
