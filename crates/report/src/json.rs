@@ -276,7 +276,7 @@ fn object_fragment(object: &ObjectRef, out: &mut Vec<u8>) -> io::Result<()> {
 mod tests {
     use std::sync::Arc;
 
-    use kubesecops_core::{fingerprint, Location, Package, ReportError, Severity, Vcs};
+    use kubesecops_core::{fingerprint, Location, ReportError, Severity};
 
     use super::*;
     use crate::testdata::varied_findings;

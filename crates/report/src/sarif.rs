@@ -81,7 +81,7 @@ fn render_large(
     // Keys are the only unescaped quotes, and only the run's `results` is at this depth.
     let at =
         shell.find(EMPTY_RESULTS).ok_or_else(|| io::Error::other("SARIF log without its results key"))?;
-    out.write_all(shell[..at].as_bytes())?;
+    out.write_all(&shell.as_bytes()[..at])?;
     out.write_all(b"\n      \"results\": [\n")?;
     let in_flight = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
     let mut buffers: Vec<Vec<u8>> =
@@ -104,7 +104,7 @@ fn render_large(
         }
     }
     out.write_all(b"\n      ]")?;
-    out.write_all(shell[at + EMPTY_RESULTS.len()..].as_bytes())
+    out.write_all(&shell.as_bytes()[at + EMPTY_RESULTS.len()..])
 }
 
 /// Writes the results of `findings` into `out` nested in three arrays, so that between
