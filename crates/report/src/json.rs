@@ -8,17 +8,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
+use crate::chunks::{write_in_chunks, PARALLEL_FROM};
 use kubesecops_core::{Finding, ObjectRef, Report, RuleRef};
-use rayon::prelude::*;
 
-/// Below this many findings the report is written in one go.
-const PARALLEL_FROM: usize = 8192;
-/// Findings per parallel rendering task.
-const CHUNK: usize = 256;
 /// Room for a rendered finding in the chunk buffers: most take 600–800 bytes.
 const BYTES_PER_FINDING: usize = 1024;
-/// Chunks rendered at once per thread of the pool, which bounds the memory held.
-const CHUNKS_PER_THREAD: usize = 2;
 /// What pretty JSON of `[[findings]]` has before the first finding and after the last.
 const NESTING_HEAD: &[u8] = b"[\n  [\n";
 const NESTING_TAIL: &[u8] = b"\n  ]\n]";
@@ -61,29 +55,7 @@ fn envelope(report: &Report) -> io::Result<(String, String)> {
 fn render_large(report: &Report, findings: &[Finding], out: &mut impl Write) -> io::Result<()> {
     let (head, tail) = envelope(report)?;
     out.write_all(head.as_bytes())?;
-    // A few buffers, reused from one group of chunks to the next, bound the memory held to a
-    // few chunks' worth whatever the report's size.
-    let in_flight = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
-    // Sized for a chunk from the start: grown by doubling, each buffer would write (and so
-    // fault in) about twice the memory it ends up holding. Capacity never written costs nothing.
-    let mut buffers: Vec<Vec<u8>> =
-        (0..in_flight).map(|_| Vec::with_capacity(CHUNK * BYTES_PER_FINDING)).collect();
-    let mut first = true;
-    for group in findings.chunks(CHUNK * in_flight) {
-        let chunks: Vec<&[Finding]> = group.chunks(CHUNK).collect();
-        let buffers = &mut buffers[..chunks.len()];
-        buffers.par_iter_mut().zip(chunks.par_iter()).try_for_each(|(buffer, chunk)| {
-            buffer.clear();
-            render_chunk(chunk, buffer)
-        })?;
-        for buffer in buffers.iter() {
-            if !first {
-                out.write_all(b",\n")?;
-            }
-            first = false;
-            out.write_all(buffer)?;
-        }
-    }
+    write_in_chunks(findings, BYTES_PER_FINDING, (0, 0), render_chunk, out)?;
     out.write_all(tail.as_bytes())
 }
 
@@ -279,6 +251,7 @@ mod tests {
     use kubesecops_core::{fingerprint, Location, ReportError, Severity};
 
     use super::*;
+    use crate::chunks::{CHUNK, CHUNKS_PER_THREAD};
     use crate::testdata::varied_findings;
 
     fn findings(n: usize) -> Vec<Finding> {

@@ -21,6 +21,7 @@ use std::str::FromStr;
 
 use kubesecops_core::{Finding, Report, RuleMeta, Severity};
 
+mod chunks;
 mod json;
 mod junit;
 mod sarif;

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use kubesecops_core::{Finding, ObjectRef, Package, Report, ReportError, RuleMeta, RuleRef, Severity};
-use rayon::prelude::*;
 use serde::{Serialize, Serializer};
 
+use crate::chunks::{write_in_chunks, PARALLEL_FROM};
 use crate::RenderConfig;
 
 const SARIF_SCHEMA: &str =
@@ -26,14 +26,8 @@ const FINGERPRINT_KEY: &str = "kubesecopsFingerprint/v1";
 /// Prefix of live-object paths, which are not files.
 const CLUSTER_SCHEME: &str = "cluster://";
 
-/// Below this many findings the log is written in one go.
-const PARALLEL_FROM: usize = 8192;
-/// Findings per parallel rendering task.
-const CHUNK: usize = 256;
 /// Room for a rendered result in the chunk buffers: most take 1.5–2.5 KB.
 const BYTES_PER_RESULT: usize = 3072;
-/// Chunks rendered at once per thread of the pool, which bounds the memory held.
-const CHUNKS_PER_THREAD: usize = 2;
 /// What pretty JSON of `[[[[results]]]]` has before the first result and after the last:
 /// the results then sit at the depth of `runs[0].results[]`.
 const NESTING_HEAD: &[u8] = b"[\n  [\n    [\n      [\n";
@@ -83,26 +77,13 @@ fn render_large(
         shell.find(EMPTY_RESULTS).ok_or_else(|| io::Error::other("SARIF log without its results key"))?;
     out.write_all(&shell.as_bytes()[..at])?;
     out.write_all(b"\n      \"results\": [\n")?;
-    let in_flight = rayon::current_num_threads().max(1) * CHUNKS_PER_THREAD;
-    let mut buffers: Vec<Vec<u8>> =
-        (0..in_flight).map(|_| Vec::with_capacity(CHUNK * BYTES_PER_RESULT)).collect();
-    let mut first = true;
-    for group in report.findings().chunks(CHUNK * in_flight) {
-        let chunks: Vec<&[Finding]> = group.chunks(CHUNK).collect();
-        let buffers = &mut buffers[..chunks.len()];
-        buffers.par_iter_mut().zip(chunks.par_iter()).try_for_each(|(buffer, chunk)| {
-            buffer.clear();
-            render_chunk(chunk, rule_index, buffer)
-        })?;
-        for buffer in buffers.iter() {
-            if !first {
-                out.write_all(b",\n")?;
-            }
-            first = false;
-            // The results without the nesting they were rendered in (checked by render_chunk).
-            out.write_all(&buffer[NESTING_HEAD.len()..buffer.len() - NESTING_TAIL.len()])?;
-        }
-    }
+    write_in_chunks(
+        report.findings(),
+        BYTES_PER_RESULT,
+        (NESTING_HEAD.len(), NESTING_TAIL.len()),
+        |chunk, buffer| render_chunk(chunk, rule_index, buffer),
+        out,
+    )?;
     out.write_all(b"\n      ]")?;
     out.write_all(&shell.as_bytes()[at + EMPTY_RESULTS.len()..])
 }
@@ -591,6 +572,7 @@ struct LogicalLocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunks::{CHUNK, CHUNKS_PER_THREAD};
     use crate::testdata::varied_findings;
 
     /// The log as one serde_json rendering of the whole log writes it.
