@@ -25,6 +25,13 @@ fn built_with_ebpf() -> bool {
     out.is_ok_and(|o| !String::from_utf8_lossy(&o.stderr).contains("built without the eBPF sensor"))
 }
 
+/// Root and a binary built with the sensor: what every test here needs (each missing one is
+/// reported by `require`, and fails the test under CI).
+fn sensor_can_run() -> bool {
+    require(is_root(), "root (the sensor loads BPF programs)")
+        && require(built_with_ebpf(), "kubesecops built with --features ebpf")
+}
+
 /// Starts the sensor (`command`, with its output piped) and waits until its programs are
 /// attached: the capture file gets its first events.
 fn start_sensor(mut command: Command, capture: &std::path::Path) -> ChildGuard {
@@ -71,10 +78,7 @@ extern "C" {
 #[test]
 #[ignore = "end-to-end: .ci/e2e"]
 fn local_sensor_alerts_on_host_activity_and_capture_replays() {
-    if !require(is_root(), "root (the sensor loads BPF programs)") {
-        return;
-    }
-    if !require(built_with_ebpf(), "kubesecops built with --features ebpf") {
+    if !sensor_can_run() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -216,10 +220,7 @@ fn filter_probe_paths(
 #[ignore = "end-to-end: .ci/e2e"]
 fn local_sensor_kernel_filter_agrees_with_the_rust_filter_path_by_path() {
     use kubesecops_runtime::pathfilter::OpenInterest;
-    if !require(is_root(), "root (the sensor loads BPF programs)") {
-        return;
-    }
-    if !require(built_with_ebpf(), "kubesecops built with --features ebpf") {
+    if !sensor_can_run() {
         return;
     }
     let falco = falco_rules();
@@ -324,10 +325,7 @@ fn falco_rules() -> std::path::PathBuf {
 #[ignore = "end-to-end: .ci/e2e cluster"]
 fn cluster_sensor_reports_falco_rules_for_pod_activity() {
     let Some(cluster) = kubesecops_e2e::Cluster::require() else { return };
-    if !require(is_root(), "root (the sensor loads BPF programs)") {
-        return;
-    }
-    if !require(built_with_ebpf(), "kubesecops built with --features ebpf") {
+    if !sensor_can_run() {
         return;
     }
     if !require(falco_rules().is_file(), "../shared/suites/falco-k8saudit (Falco's falco_rules.yaml)") {
