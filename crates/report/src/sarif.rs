@@ -213,8 +213,7 @@ fn describe_rule<'r>(used: &UsedRule<'r>, meta: Option<&'static RuleMeta>) -> Re
     }
 }
 
-/// The SARIF result of `finding`; `uri` is [`artifact_uri`] of its path.
-fn result(finding: &Finding, rule_index: usize, uri: String) -> SarifResult<'_> {
+fn result<'r>(finding: &'r Finding, rule_index: usize, uris: &mut LastUri<'r>) -> SarifResult<'r> {
     let path = &finding.location.path;
     SarifResult {
         rule_id: &finding.rule.id,
@@ -223,7 +222,7 @@ fn result(finding: &Finding, rule_index: usize, uri: String) -> SarifResult<'_> 
         message: Message { text: &finding.message },
         locations: vec![location(
             path,
-            Some(uri),
+            uris,
             finding.location.line,
             finding.location.column,
             finding.object.as_deref(),
@@ -242,16 +241,15 @@ fn notification(error: &ReportError) -> Notification<'_> {
     let locations = if error.path.is_empty() {
         Vec::new()
     } else {
-        vec![location(&error.path, None, error.line, None, None)]
+        vec![location(&error.path, &mut LastUri::default(), error.line, None, None)]
     };
     Notification { level: "error", message: Message { text: &error.message }, locations }
 }
 
-/// A file position, or a logical location for live objects. `uri` is [`artifact_uri`] of
-/// `path` when the caller has it already.
-fn location(
-    path: &str,
-    uri: Option<String>,
+/// A file position, or a logical location for live objects.
+fn location<'r>(
+    path: &'r str,
+    uris: &mut LastUri<'r>,
     line: Option<u32>,
     column: Option<u32>,
     object: Option<&ObjectRef>,
@@ -276,10 +274,30 @@ fn location(
         line.map(|start_line| Region { start_line, start_column: column.filter(|&column| column > 0) });
     Location {
         physical_location: Some(PhysicalLocation {
-            artifact_location: ArtifactLocation { uri: uri.unwrap_or_else(|| artifact_uri(path)) },
+            artifact_location: ArtifactLocation { uri: uris.of(path) },
             region,
         }),
         logical_locations: Vec::new(),
+    }
+}
+
+/// The [`artifact_uri`] of the last path asked for, kept: findings come sorted by file, so
+/// most ask for the same path as the one before.
+#[derive(Default)]
+struct LastUri<'r> {
+    last: Option<(&'r str, String)>,
+}
+
+impl<'r> LastUri<'r> {
+    fn of(&mut self, path: &'r str) -> String {
+        match &self.last {
+            Some((last, uri)) if *last == path => uri.clone(),
+            _ => {
+                let uri = artifact_uri(path);
+                self.last = Some((path, uri.clone()));
+                uri
+            }
+        }
     }
 }
 
@@ -410,20 +428,10 @@ struct Results<'r> {
 
 impl Serialize for Results<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Findings come sorted by file: the URI of the previous one is usually this one's.
-        let mut last_uri: Option<(&str, String)> = None;
+        let mut uris = LastUri::default();
         serializer.collect_seq(self.findings.iter().map(|finding| {
-            let path = finding.location.path.as_ref();
-            let uri = match &last_uri {
-                Some((last, uri)) if *last == path => uri.clone(),
-                _ => {
-                    let uri = artifact_uri(path);
-                    last_uri = Some((path, uri.clone()));
-                    uri
-                }
-            };
             // Every rule id of the findings is in the index: `used_rules` collected them all.
-            result(finding, self.rule_index[finding.rule.id.as_str()], uri)
+            result(finding, self.rule_index[finding.rule.id.as_str()], &mut uris)
         }))
     }
 }
