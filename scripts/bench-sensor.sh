@@ -28,9 +28,8 @@ build_stopping() {
   CLANG="$work/clang-step$1" cargo build -q --release -p kubesecops --features ebpf
   cp "$bin" "$work/kubesecops-step$1"
 }
-[ "${STEPS:-0}" = 1 ] && STATS=1
 steps=()
-[ "${STEPS:-0}" = 1 ] && steps=(1 2 3 4)
+if [ "${STEPS:-0}" = 1 ]; then STATS=1; steps=(1 2 3 4); fi
 [ "${FLOOR:-0}" = 1 ] && build_stopping 0
 for step in "${steps[@]}"; do build_stopping "$step"; done
 cargo build -q --release -p kubesecops --features ebpf
@@ -76,6 +75,10 @@ with_sensor() {
   "$work/loop" "$iterations"
   kill -TERM "$sensor"; wait "$sensor" || true
 }
+# The last sensor's summary and, with STATS=1, its openat program's mean time per run.
+sensor_summary() {
+  grep -E "sensor stopped|BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /' || true
+}
 if [ "${STATS:-0}" = 1 ]; then
   stats_before=$(sysctl -n kernel.bpf_stats_enabled)
   trap 'sysctl -q kernel.bpf_stats_enabled="$stats_before"; rm -rf "$work"' EXIT
@@ -87,18 +90,18 @@ for round in $(seq "$rounds"); do
   t=$("$work/loop" "$iterations"); without+=("$t"); echo "round $round without sensor: $t s"
   if [ "${FLOOR:-0}" = 1 ]; then
     t=$(with_sensor "$work/kubesecops-step0"); floor+=("$t"); echo "round $round empty openat program: $t s"
-    grep "BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /' || true
+    sensor_summary
   fi
   for step in "${steps[@]}"; do
     t=$(with_sensor "$work/kubesecops-step$step"); echo "round $round openat program stopping after step $step: $t s"
-    grep "BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /' || true
+    sensor_summary
   done
   if [ -n "${OTHER:-}" ]; then
     t=$(with_sensor "$OTHER"); other+=("$t"); echo "round $round with $OTHER: $t s"
-    grep -E "sensor stopped|BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /'
+    sensor_summary
   fi
   t=$(with_sensor "$bin"); with+=("$t"); echo "round $round with sensor:    $t s"
-  grep -E "sensor stopped|BPF program exit_openat:" "$work/sensor.err" | sed 's/^/    /'
+  sensor_summary
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 m0=$(median "${without[@]}"); m1=$(median "${with[@]}")

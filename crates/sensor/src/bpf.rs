@@ -334,8 +334,8 @@ mod tests {
     use super::*;
 
     /// The configuration written from Rust has the size of the C `struct config` (the value
-    /// size of the `config` map in the BPF object, which opens without privileges), and each suffix sits right-aligned in
-    /// its words with a mask of exactly its bytes.
+    /// size of the `config` map in the BPF object, which opens without privileges), and each
+    /// suffix sits right-aligned in its words with a mask of exactly its bytes.
     #[test]
     fn config_bytes_match_the_bpf_struct() {
         use libbpf_rs::AsRawLibbpf;
