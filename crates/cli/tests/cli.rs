@@ -340,3 +340,82 @@ fn gatekeeper_templates_in_scanned_paths_are_enforced() {
     assert!(hits[0]["message"].as_str().unwrap().contains("latest"));
     assert_eq!(hits[0]["object"]["name"], "web");
 }
+
+/// A directory holding `kustomize` or `kubectl` from `PATH`, or None (a failure under
+/// `CI=true`, where the kustomization test must run).
+fn kustomize_renderer_dir() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .find(|dir| dir.join("kustomize").is_file() || dir.join("kubectl").is_file());
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI=true: kustomize or kubectl must be on PATH"
+        );
+        eprintln!("skipped: neither kustomize nor kubectl is on PATH");
+    }
+    found
+}
+
+#[test]
+fn kustomizations_are_rendered_and_findings_point_at_the_base_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |name: &str, text: &str| {
+        std::fs::create_dir_all(root.join(name).parent().unwrap()).unwrap();
+        std::fs::write(root.join(name), text).unwrap();
+    };
+    write("app/base/kustomization.yaml", "resources:\n- deployment.yaml\n");
+    write(
+        "app/base/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n",
+    );
+    write(
+        "app/overlays/prod/kustomization.yaml",
+        "namespace: prod\nnamePrefix: prod-\nresources:\n- ../../base\npatches:\n- path: privileged.yaml\n",
+    );
+    write(
+        "app/overlays/prod/privileged.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        securityContext:\n          privileged: true\n",
+    );
+
+    // Without a renderer the kustomization is an error, not skipped and not read piecemeal.
+    let out = kubesecops()
+        .args(["scan", root.to_str().unwrap(), "--format", "json"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0, "{report:#}");
+    assert!(report["errors"][0]["message"].as_str().unwrap().contains("kubectl"), "{report:#}");
+    assert_eq!(report["errors"][0]["path"], root.join("app/overlays/prod").to_str().unwrap());
+
+    let Some(renderer) = kustomize_renderer_dir() else { return };
+    let out = kubesecops()
+        .args(["scan", root.to_str().unwrap(), "--format", "json"])
+        .env("PATH", renderer)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    let base = root.join("app/base/deployment.yaml");
+    // The overlay's object, judged whole, shown where people edit it.
+    assert!(!findings.is_empty());
+    for finding in findings {
+        assert_eq!(finding["location"]["path"], base.to_str().unwrap(), "{finding:#}");
+        assert_eq!(finding["object"]["name"], "prod-web");
+        assert_eq!(finding["object"]["namespace"], "prod");
+    }
+    let line_of = |rule: &str| {
+        findings.iter().find(|f| f["rule"]["id"] == rule).map(|f| f["location"]["line"].as_u64().unwrap())
+    };
+    // In the base: the image's own line (line 18 of the rendered output).
+    assert_eq!(line_of("KSO-I003"), Some(14), "{report:#}");
+    // Set by the overlay's patch: the line of its container in the base.
+    assert_eq!(line_of("KSO-C001"), Some(13), "{report:#}");
+    // The namespace comes from the overlay: no finding for the default namespace.
+    assert_eq!(line_of("KSO-W001"), None);
+}

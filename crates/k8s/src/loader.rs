@@ -1,4 +1,5 @@
-//! Finding and reading manifest inputs: files, directories, stdin and Helm charts.
+//! Finding and reading manifest inputs: files, directories, stdin, Helm charts and
+//! kustomizations.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use kubesecops_core::ReportError;
 
+use crate::kustomize;
 use crate::node::{parse_documents, Node, Value};
 use crate::object::Object;
 
@@ -19,13 +21,16 @@ pub enum Source {
     Stdin,
     /// A directory holding `Chart.yaml`, rendered with `helm template`.
     HelmChart(PathBuf),
+    /// A directory holding a kustomization (`kustomization.yaml`, `kustomization.yml` or
+    /// `Kustomization`), rendered with `kustomize build` or `kubectl kustomize`.
+    Kustomization(PathBuf),
 }
 
 impl Source {
     /// The path shown in reports.
     pub fn display(&self) -> String {
         match self {
-            Source::File(p) | Source::HelmChart(p) => p.display().to_string(),
+            Source::File(p) | Source::HelmChart(p) | Source::Kustomization(p) => p.display().to_string(),
             Source::Stdin => "-".to_string(),
         }
     }
@@ -56,13 +61,21 @@ const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 /// Expands user-given paths into sources. Directories are walked recursively honouring
 /// `.gitignore` (and `.ignore`); only `.yaml`, `.yml` and `.json` files are taken from them,
 /// while a file named explicitly is read whatever its extension. A directory holding
-/// `Chart.yaml` becomes a [`Source::HelmChart`] and is not walked further.
+/// `Chart.yaml` becomes a [`Source::HelmChart`] and is not walked further. So does a
+/// directory holding a kustomization, as a [`Source::Kustomization`], unless another
+/// kustomization found in the walk uses it as a resource (it is rendered inside that one).
 pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
             sources.push(Source::Stdin);
+        } else if path.join("Chart.yaml").is_file() {
+            // Named itself, a chart or kustomization is one input: the walk below would only
+            // judge the directories under it.
+            sources.push(Source::HelmChart(path.clone()));
+        } else if path.is_dir() && kustomize::kustomization_file(path).is_some() {
+            sources.push(Source::Kustomization(path.clone()));
         } else if path.is_dir() {
             walk_dir(path, &mut sources, &mut errors);
         } else if path.is_file() {
@@ -77,6 +90,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
 fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError>) {
     let charts = Arc::new(Mutex::new(Vec::new()));
     let charts_in_filter = Arc::clone(&charts);
+    let kustomizations = Arc::new(Mutex::new(Vec::new()));
+    let kustomizations_in_filter = Arc::clone(&kustomizations);
     let walker = ignore::WalkBuilder::new(root)
         .require_git(false)
         .sort_by_file_name(|a, b| a.cmp(b))
@@ -85,8 +100,17 @@ fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError
                 entry.file_type().is_some_and(|t| t.is_dir()) && entry.path().join("Chart.yaml").is_file();
             if is_chart {
                 charts_in_filter.lock().expect("chart list lock").push(entry.path().to_path_buf());
+                return false;
             }
-            !is_chart
+            let is_kustomization = entry.file_type().is_some_and(|t| t.is_dir())
+                && kustomize::kustomization_file(entry.path()).is_some();
+            if is_kustomization {
+                kustomizations_in_filter
+                    .lock()
+                    .expect("kustomization list lock")
+                    .push(entry.path().to_path_buf());
+            }
+            !is_kustomization
         })
         .build();
     for entry in walker {
@@ -107,6 +131,8 @@ fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError
     }
     let charts = std::mem::take(&mut *charts.lock().expect("chart list lock"));
     sources.extend(charts.into_iter().map(Source::HelmChart));
+    let kustomizations = std::mem::take(&mut *kustomizations.lock().expect("kustomization list lock"));
+    sources.extend(kustomize::render_roots(kustomizations).into_iter().map(Source::Kustomization));
 }
 
 /// Reads and parses one source.
@@ -128,6 +154,9 @@ pub fn load_source(source: &Source, options: &LoadOptions) -> Loaded {
             Ok(text) => load_text(label, &text),
             Err(message) => failed(&label, message),
         },
+        Source::Kustomization(dir) => {
+            kustomize::load_kustomization(dir, label, kustomize::Renderer::find().as_ref())
+        }
     }
 }
 
@@ -173,7 +202,7 @@ pub fn load_text(label: Arc<str>, text: &str) -> Loaded {
 
 /// Adds a document's object, expanding `List` and `*List` kinds. `inherited` gives the
 /// apiVersion and kind of typed list items that omit them (`PodList` items).
-fn add_object(
+pub(crate) fn add_object(
     label: &Arc<str>,
     mut root: Node,
     line: u32,
@@ -229,7 +258,7 @@ fn add_object(
 }
 
 /// Finds an executable named `name` on `PATH`.
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| {
         use std::os::unix::fs::PermissionsExt;
@@ -312,5 +341,31 @@ mod tests {
         let (sources, errors) = discover(&[root.to_path_buf(), root.join("missing.yaml")]);
         assert_eq!(errors.len(), 1);
         assert_eq!(sources, vec![Source::File(root.join("kept.yml")), Source::HelmChart(root.join("chart"))]);
+    }
+
+    #[test]
+    fn kustomizations_and_charts_are_inputs_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |name: &str, text: &str| {
+            std::fs::create_dir_all(root.join(name).parent().unwrap()).unwrap();
+            std::fs::write(root.join(name), text).unwrap();
+        };
+        write("app/base/kustomization.yaml", "resources: [deployment.yaml]\n");
+        write("app/base/deployment.yaml", "kind: Deployment\n");
+        write("app/overlays/prod/kustomization.yaml", "resources: [../../base]\n");
+        write("app/overlays/prod/patch.yaml", "kind: Deployment\n");
+        write("chart/Chart.yaml", "name: c\n");
+        write("chart/templates/x.yaml", "{{ .Values.x }}\n");
+        // Walked into: the overlay is the input, its base and their files are not.
+        let (sources, errors) = discover(&[root.join("app")]);
+        assert!(errors.is_empty());
+        assert_eq!(sources, vec![Source::Kustomization(root.join("app/overlays/prod"))]);
+        // Named: each directory is the input, not the files under it.
+        let (sources, _) = discover(&[root.join("app/base"), root.join("chart")]);
+        assert_eq!(
+            sources,
+            vec![Source::Kustomization(root.join("app/base")), Source::HelmChart(root.join("chart"))]
+        );
     }
 }
