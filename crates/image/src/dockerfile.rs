@@ -103,6 +103,10 @@ impl Dockerfile {
     }
 }
 
+/// How much text substitution may produce beyond the size of the Dockerfile itself: the
+/// arguments of all expanded instructions together.
+const MAX_EXPANSION: usize = 16 << 20;
+
 /// Instructions whose arguments Docker expands with `ARG`/`ENV` values.
 const EXPANDED: &[&str] =
     &["ADD", "COPY", "ENV", "EXPOSE", "FROM", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ARG"];
@@ -132,11 +136,20 @@ const KEYWORDS: &[&str] = &[
 /// Substitutes `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}` from `vars`; unknown
 /// names become empty, as Docker does. The escape character keeps a `$` literal.
 pub fn substitute(text: &str, vars: &BTreeMap<String, String>, escape: char) -> String {
+    expand(text, vars, escape, usize::MAX).unwrap_or_default()
+}
+
+/// Like [`substitute`], but gives up (`None`) as soon as the result is longer than `limit`
+/// bytes.
+fn expand(text: &str, vars: &BTreeMap<String, String>, escape: char, limit: usize) -> Option<String> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
     while i < chars.len() {
+        if out.len() > limit {
+            return None;
+        }
         let c = chars[i];
         if c == escape && chars.get(i + 1) == Some(&'$') {
             out.push('$');
@@ -163,11 +176,11 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>, escape: char) -> 
             match modifier {
                 Some(m) if m.starts_with('-') => match value {
                     Some(v) => out.push_str(v),
-                    None => out.push_str(&substitute(&m[1..], vars, escape)),
+                    None => out.push_str(&expand(&m[1..], vars, escape, limit - out.len())?),
                 },
                 Some(m) if m.starts_with('+') => {
                     if value.is_some() {
-                        out.push_str(&substitute(&m[1..], vars, escape));
+                        out.push_str(&expand(&m[1..], vars, escape, limit - out.len())?);
                     }
                 }
                 _ => out.push_str(value.map_or("", String::as_str)),
@@ -188,58 +201,80 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>, escape: char) -> 
         out.push_str(vars.get(&name).map_or("", String::as_str));
         i = end;
     }
-    out
+    (out.len() <= limit).then_some(out)
 }
 
 /// Splits `text` into words, honouring double and single quotes and backslash escapes.
 pub fn split_words(text: &str) -> Vec<String> {
+    words_with_ends(text).into_iter().map(|(word, _)| word).collect()
+}
+
+/// The words of `text` (as [`split_words`] splits them), each with the byte offset in `text`
+/// just after it as written (quotes and escapes included).
+fn words_with_ends(text: &str) -> Vec<(String, usize)> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut in_word = false;
+    let mut end = 0;
     let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
+    let mut chars = text.char_indices();
+    let after = |(i, c): (usize, char)| i + c.len_utf8();
+    while let Some((i, c)) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => current.extend(chars.next()),
+            (Some('"'), '\\') => {
+                if let Some(next) = chars.next() {
+                    current.push(next.1);
+                    end = after(next);
+                    continue;
+                }
+            }
             (Some(_), c) => current.push(c),
             (None, '"' | '\'') => {
                 quote = Some(c);
                 in_word = true;
             }
             (None, '\\') => {
-                current.extend(chars.next());
                 in_word = true;
+                if let Some(next) = chars.next() {
+                    current.push(next.1);
+                    end = after(next);
+                    continue;
+                }
             }
             (None, c) if c.is_whitespace() => {
                 if in_word {
-                    words.push(std::mem::take(&mut current));
+                    words.push((std::mem::take(&mut current), end));
                     in_word = false;
                 }
+                continue;
             }
             (None, c) => {
                 current.push(c);
                 in_word = true;
             }
         }
+        end = after((i, c));
     }
     if in_word {
-        words.push(current);
+        words.push((current, end));
     }
     words
 }
 
 /// `KEY=value` pairs of an `ENV`, `ARG` or `LABEL` (also the legacy `ENV KEY value`).
 pub fn key_values(keyword: &str, text: &str) -> Vec<(String, Option<String>)> {
-    let words = split_words(text);
-    let first_has_eq = words.first().is_some_and(|w| w.contains('='));
+    let words = words_with_ends(text);
+    let first_has_eq = words.first().is_some_and(|(w, _)| w.contains('='));
     if keyword == "ENV" && !first_has_eq && words.len() >= 2 {
-        let value = text.trim_start()[words[0].len()..].trim().to_string();
-        return vec![(words[0].clone(), Some(split_words(&value).join(" ")))];
+        // The value is everything after the key as written.
+        let (key, end) = &words[0];
+        let value = text[*end..].trim();
+        return vec![(key.clone(), Some(split_words(value).join(" ")))];
     }
     words
         .into_iter()
-        .map(|w| match w.split_once('=') {
+        .map(|(w, _)| match w.split_once('=') {
             Some((k, v)) => (k.to_string(), Some(v.to_string())),
             None => (w, None),
         })
@@ -289,6 +324,9 @@ pub fn parse(text: &str) -> Result<Dockerfile, DockerfileError> {
         }
     }
     let mut dockerfile = Dockerfile::default();
+    // Bytes that substitution may still produce, all instructions together, so that values
+    // built from values (`ENV A=$A$A` again and again) cannot grow without bound.
+    let mut budget = text.len().saturating_add(MAX_EXPANSION);
     let mut global_args: BTreeMap<String, String> = BTreeMap::new();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut i = 0;
@@ -372,9 +410,16 @@ pub fn parse(text: &str) -> Result<Dockerfile, DockerfileError> {
         }
         if EXPANDED.contains(&keyword.as_str()) {
             let scope = if dockerfile.stages.is_empty() || keyword == "FROM" { &global_args } else { &vars };
-            rest = substitute(&rest, scope, escape);
-            for (_, value) in &mut flags {
-                *value = substitute(value, scope, escape);
+            let too_long = || DockerfileError {
+                line: start + 1,
+                message: format!(
+                    "ARG/ENV substitution expands the Dockerfile by more than {} MiB",
+                    MAX_EXPANSION >> 20
+                ),
+            };
+            for text in std::iter::once(&mut rest).chain(flags.iter_mut().map(|(_, value)| value)) {
+                *text = expand(text, scope, escape, budget).ok_or_else(too_long)?;
+                budget -= text.len();
             }
         }
         let arguments = match rest.starts_with('[') {
@@ -493,5 +538,31 @@ mod tests {
             key_values("ENV", "KEY some value"),
             vec![("KEY".to_string(), Some("some value".to_string()))]
         );
+    }
+
+    #[test]
+    fn legacy_env_value_starts_after_the_raw_first_word() {
+        // The first word's text is shorter than what it is written with (quotes, escapes);
+        // the value starts after the word as written, not at its decoded length (which once
+        // sliced inside `é` and panicked).
+        assert_eq!(key_values("ENV", "\"é\" x y"), vec![("é".to_string(), Some("x y".to_string()))]);
+        assert_eq!(key_values("ENV", "  \"a b\" c  d"), vec![("a b".to_string(), Some("c d".to_string()))]);
+        assert_eq!(key_values("ENV", "K\\é v"), vec![("Ké".to_string(), Some("v".to_string()))]);
+        let df = parse("FROM a\nENV \"é\" x\n").unwrap();
+        assert_eq!(df.instructions[1].arguments.text(), "\"é\" x");
+    }
+
+    #[test]
+    fn substitution_that_keeps_doubling_a_value_is_an_error() {
+        // Each line doubles A: 22 lines make it 32 MiB, 40 lines (460 bytes of Dockerfile)
+        // would make it 8 TiB. Expansion stops at the budget with an error on that line.
+        let text = format!("FROM a\nENV A=xxxxxxxx\n{}", "ENV A=$A$A\n".repeat(22));
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("expand"), "{err}");
+        assert!((3..=24).contains(&err.line), "{err}");
+        // One instruction repeating a large value is caught too, before it is built.
+        let text =
+            format!("FROM a\nENV A=xxxxxxxx\n{}ENV B={}\n", "ENV A=$A$A\n".repeat(16), "$A".repeat(64));
+        assert_eq!(parse(&text).unwrap_err().line, 19);
     }
 }
