@@ -3,7 +3,8 @@
 //!
 //! A scan should judge what would be applied, not the pieces: a base's Deployment may get
 //! its namespace, its security context or its image from an overlay. So a directory holding
-//! a kustomization is rendered as one input, and its files are not read on their own.
+//! a kustomization is rendered as one input, and the files it reads are not scanned on their
+//! own (other files of its tree still are).
 //! Findings still point at the files people edit: the directory is rendered through a small
 //! wrapper kustomization in a temporary directory that asks for kustomize's
 //! `config.kubernetes.io/origin` annotation, which names the file each object came from. The
@@ -33,34 +34,94 @@ pub(crate) fn kustomization_file(dir: &Path) -> Option<PathBuf> {
     KUSTOMIZATION_FILES.iter().map(|name| dir.join(name)).find(|file| file.is_file())
 }
 
-/// Of the kustomization directories found by a walk, those to render: the ones no other of
-/// them uses as a resource, base or component (those are rendered inside their users).
-pub(crate) fn render_roots(dirs: Vec<PathBuf>) -> Vec<PathBuf> {
-    let used: HashSet<PathBuf> = dirs.iter().flat_map(|dir| local_references(dir)).collect();
-    dirs.into_iter()
-        .filter(|dir| std::fs::canonicalize(dir).map_or(true, |canonical| !used.contains(&canonical)))
-        .collect()
+/// What the kustomizations found by a walk make of it: the directories to render, and the
+/// files they read (which are not scanned on their own: only as rendered).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Kustomizations {
+    /// The kustomization directories no other one uses as a resource, base or component
+    /// (those are rendered inside their users), in walk order.
+    pub(crate) roots: Vec<PathBuf>,
+    /// Canonical paths of the files some kustomization reads: its kustomization file,
+    /// resources, patches, generator inputs and the like.
+    pub(crate) used_files: HashSet<PathBuf>,
 }
 
-/// The local directories `dir`'s kustomization refers to (`resources`, `bases`,
-/// `components`), canonical. Remote references and files are not directories here.
-fn local_references(dir: &Path) -> Vec<PathBuf> {
-    let Some(text) = kustomization_file(dir).and_then(|file| std::fs::read_to_string(file).ok()) else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for doc in parse_documents(&text).into_iter().flatten() {
-        let Some(root) = doc.root else { continue };
-        for key in ["resources", "bases", "components"] {
-            for item in root.get(key).map(Node::items).unwrap_or_default() {
-                if let Some(reference) = item.as_str() {
-                    if let Ok(canonical) = std::fs::canonicalize(dir.join(reference)) {
-                        if canonical.is_dir() {
-                            found.push(canonical);
-                        }
-                    }
+impl Kustomizations {
+    /// Reads the kustomization of each of `dirs`.
+    pub(crate) fn of(dirs: Vec<PathBuf>) -> Kustomizations {
+        let mut used_dirs = HashSet::new();
+        let mut used_files = HashSet::new();
+        for dir in &dirs {
+            let Some(file) = kustomization_file(dir) else { continue };
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            used_files.extend(std::fs::canonicalize(&file));
+            for reference in references(&text) {
+                let Ok(canonical) = std::fs::canonicalize(dir.join(reference)) else { continue };
+                if canonical.is_dir() {
+                    used_dirs.insert(canonical);
+                } else {
+                    used_files.insert(canonical);
                 }
             }
+        }
+        let roots = dirs
+            .into_iter()
+            .filter(|dir| {
+                std::fs::canonicalize(dir).map_or(true, |canonical| !used_dirs.contains(&canonical))
+            })
+            .collect();
+        Kustomizations { roots, used_files }
+    }
+}
+
+/// The local paths a kustomization file names, as written (remote URLs come out too, and
+/// are dropped by the caller: no such file): resources, bases, components, CRDs, patch
+/// files, generator and transformer configurations, generator inputs, replacements, the
+/// OpenAPI schema and Helm values files.
+fn references(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut add = |node: Option<&Node>| {
+        for item in node.map_or(&[][..], |n| if n.is_seq() { n.items() } else { std::slice::from_ref(n) }) {
+            if let Some(text) = item.as_str() {
+                // `files` entries may name their key: `key=path`.
+                let path = text.split_once('=').map_or(text, |(_, path)| path);
+                if !path.is_empty() {
+                    found.push(path.to_string());
+                }
+            }
+        }
+    };
+    for doc in parse_documents(text).into_iter().flatten() {
+        let Some(root) = doc.root else { continue };
+        for key in [
+            "resources",
+            "bases",
+            "components",
+            "crds",
+            "configurations",
+            "generators",
+            "transformers",
+            "validators",
+            "patchesStrategicMerge",
+        ] {
+            add(root.get(key));
+        }
+        for key in ["patches", "patchesJson6902", "replacements"] {
+            for item in root.get(key).map(Node::items).unwrap_or_default() {
+                add(item.get("path"));
+            }
+        }
+        for key in ["configMapGenerator", "secretGenerator"] {
+            for item in root.get(key).map(Node::items).unwrap_or_default() {
+                for field in ["files", "envs", "env"] {
+                    add(item.get(field));
+                }
+            }
+        }
+        add(root.path(&["openapi", "path"]));
+        for item in root.get("helmCharts").map(Node::items).unwrap_or_default() {
+            add(item.get("valuesFile"));
+            add(item.get("additionalValuesFiles"));
         }
     }
     found
@@ -371,15 +432,41 @@ mod tests {
     const BASE_DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n      - name: side\n        image: busybox\n";
 
     #[test]
-    fn overlays_are_rendered_and_the_bases_they_use_are_not() {
+    fn overlays_are_rendered_and_what_they_read_is_not_scanned_alone() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         write(root, "base/kustomization.yaml", "resources:\n- deployment.yaml\n");
         write(root, "base/deployment.yaml", BASE_DEPLOYMENT);
-        write(root, "overlays/prod/kustomization.yml", "resources:\n- ../../base\n- https://example.com/x\n");
+        write(
+            root,
+            "overlays/prod/kustomization.yml",
+            "resources:\n- ../../base\n- https://example.com/x\npatches:\n- path: patch.yaml\n- patch: |-\n    inline\npatchesStrategicMerge: [sm.yaml]\nconfigMapGenerator:\n- name: c\n  files: [key=conf/app.json]\n  envs: [app.env]\n",
+        );
+        for name in ["patch.yaml", "sm.yaml", "conf/app.json", "app.env", "unused.yaml"] {
+            write(root, &format!("overlays/prod/{name}"), "");
+        }
         write(root, "lonely/Kustomization", "resources: []\n");
-        let roots = render_roots(vec![root.join("base"), root.join("lonely"), root.join("overlays/prod")]);
-        assert_eq!(roots, vec![root.join("lonely"), root.join("overlays/prod")]);
+        let found =
+            Kustomizations::of(vec![root.join("base"), root.join("lonely"), root.join("overlays/prod")]);
+        assert_eq!(found.roots, vec![root.join("lonely"), root.join("overlays/prod")]);
+        let canonical = |name: &str| std::fs::canonicalize(root.join(name)).unwrap();
+        let mut used: Vec<PathBuf> = found.used_files.into_iter().collect();
+        used.sort();
+        let mut expected: Vec<PathBuf> = [
+            "base/deployment.yaml",
+            "base/kustomization.yaml",
+            "lonely/Kustomization",
+            "overlays/prod/app.env",
+            "overlays/prod/conf/app.json",
+            "overlays/prod/kustomization.yml",
+            "overlays/prod/patch.yaml",
+            "overlays/prod/sm.yaml",
+        ]
+        .iter()
+        .map(|name| canonical(name))
+        .collect();
+        expected.sort();
+        assert_eq!(used, expected);
     }
 
     #[test]

@@ -61,9 +61,10 @@ const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "json"];
 /// Expands user-given paths into sources. Directories are walked recursively honouring
 /// `.gitignore` (and `.ignore`); only `.yaml`, `.yml` and `.json` files are taken from them,
 /// while a file named explicitly is read whatever its extension. A directory holding
-/// `Chart.yaml` becomes a [`Source::HelmChart`] and is not walked further. So does a
-/// directory holding a kustomization, as a [`Source::Kustomization`], unless another
-/// kustomization found in the walk uses it as a resource (it is rendered inside that one).
+/// `Chart.yaml` becomes a [`Source::HelmChart`] and is not walked further. A directory
+/// holding a kustomization becomes a [`Source::Kustomization`] unless another kustomization
+/// found in the walk uses it (it is rendered inside that one); the files kustomizations read
+/// are not sources of their own, the other files of their trees are.
 pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
@@ -71,11 +72,9 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
         if path.as_os_str() == "-" {
             sources.push(Source::Stdin);
         } else if path.join("Chart.yaml").is_file() {
-            // Named itself, a chart or kustomization is one input: the walk below would only
-            // judge the directories under it.
+            // Named itself, a chart is one input: the walk below would only see the charts
+            // under it.
             sources.push(Source::HelmChart(path.clone()));
-        } else if path.is_dir() && kustomize::kustomization_file(path).is_some() {
-            sources.push(Source::Kustomization(path.clone()));
         } else if path.is_dir() {
             walk_dir(path, &mut sources, &mut errors);
         } else if path.is_file() {
@@ -90,8 +89,6 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
 fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError>) {
     let charts = Arc::new(Mutex::new(Vec::new()));
     let charts_in_filter = Arc::clone(&charts);
-    let kustomizations = Arc::new(Mutex::new(Vec::new()));
-    let kustomizations_in_filter = Arc::clone(&kustomizations);
     let walker = ignore::WalkBuilder::new(root)
         .require_git(false)
         .sort_by_file_name(|a, b| a.cmp(b))
@@ -100,39 +97,45 @@ fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError
                 entry.file_type().is_some_and(|t| t.is_dir()) && entry.path().join("Chart.yaml").is_file();
             if is_chart {
                 charts_in_filter.lock().expect("chart list lock").push(entry.path().to_path_buf());
-                return false;
             }
-            let is_kustomization = entry.file_type().is_some_and(|t| t.is_dir())
-                && kustomize::kustomization_file(entry.path()).is_some();
-            if is_kustomization {
-                kustomizations_in_filter
-                    .lock()
-                    .expect("kustomization list lock")
-                    .push(entry.path().to_path_buf());
-            }
-            !is_kustomization
+            !is_chart
         })
         .build();
+    let mut files = Vec::new();
+    let mut kustomization_dirs = Vec::new();
     for entry in walker {
         match entry {
             Ok(entry) => {
                 let path = entry.path();
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if is_dir && kustomize::kustomization_file(path).is_some() {
+                    kustomization_dirs.push(path.to_path_buf());
+                }
                 let is_manifest = entry.file_type().is_some_and(|t| t.is_file())
                     && path
                         .extension()
                         .and_then(|e| e.to_str())
                         .is_some_and(|e| MANIFEST_EXTENSIONS.iter().any(|m| m.eq_ignore_ascii_case(e)));
                 if is_manifest {
-                    sources.push(Source::File(path.to_path_buf()));
+                    files.push(path.to_path_buf());
                 }
             }
             Err(err) => errors.push(ReportError::at(root.display().to_string(), None, err.to_string())),
         }
     }
+    let kustomizations = kustomize::Kustomizations::of(kustomization_dirs);
+    sources.extend(
+        files
+            .into_iter()
+            .filter(|file| {
+                kustomizations.used_files.is_empty()
+                    || std::fs::canonicalize(file).map_or(true, |c| !kustomizations.used_files.contains(&c))
+            })
+            .map(Source::File),
+    );
     let charts = std::mem::take(&mut *charts.lock().expect("chart list lock"));
     sources.extend(charts.into_iter().map(Source::HelmChart));
-    let kustomizations = std::mem::take(&mut *kustomizations.lock().expect("kustomization list lock"));
-    sources.extend(kustomize::render_roots(kustomizations).into_iter().map(Source::Kustomization));
+    sources.extend(kustomizations.roots.into_iter().map(Source::Kustomization));
 }
 
 /// Reads and parses one source.
@@ -353,15 +356,26 @@ mod tests {
         };
         write("app/base/kustomization.yaml", "resources: [deployment.yaml]\n");
         write("app/base/deployment.yaml", "kind: Deployment\n");
-        write("app/overlays/prod/kustomization.yaml", "resources: [../../base]\n");
+        write(
+            "app/overlays/prod/kustomization.yaml",
+            "resources: [../../base]\npatches: [{path: patch.yaml}]\n",
+        );
         write("app/overlays/prod/patch.yaml", "kind: Deployment\n");
+        write("app/overlays/prod/notes.yaml", "kind: ConfigMap\n");
         write("chart/Chart.yaml", "name: c\n");
         write("chart/templates/x.yaml", "{{ .Values.x }}\n");
-        // Walked into: the overlay is the input, its base and their files are not.
+        // The overlay is the input; its base and the files they read are not, a file
+        // neither reads is.
         let (sources, errors) = discover(&[root.join("app")]);
         assert!(errors.is_empty());
-        assert_eq!(sources, vec![Source::Kustomization(root.join("app/overlays/prod"))]);
-        // Named: each directory is the input, not the files under it.
+        assert_eq!(
+            sources,
+            vec![
+                Source::File(root.join("app/overlays/prod/notes.yaml")),
+                Source::Kustomization(root.join("app/overlays/prod")),
+            ]
+        );
+        // Named, a kustomization is walked the same way; a chart is one input.
         let (sources, _) = discover(&[root.join("app/base"), root.join("chart")]);
         assert_eq!(
             sources,
