@@ -349,9 +349,29 @@ fn parse_documents_with(text: &str, fast: bool) -> Vec<Result<Document, ParseErr
                 }
             }
             parse_one(chunk.text, chunk.first_line)
+                .map_err(|err| within_text(err, chunk.text, chunk.first_line))
         })
         .filter(|doc| !matches!(doc, Ok(Document { root: None, .. })))
         .collect()
+}
+
+/// saphyr ends the stream on a new line, so an error at the end of a text without a final
+/// line break comes one line past the text: place it just after the last character instead.
+fn within_text(mut err: ParseError, text: &str, first_line: u32) -> ParseError {
+    // YAML breaks lines at LF, CRLF and a lone CR.
+    let bytes = text.as_bytes();
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    let last = first_line.saturating_add(u32::try_from(breaks).unwrap_or(u32::MAX));
+    if err.line > last {
+        let tail = text.rsplit(['\n', '\r']).next().unwrap_or(text);
+        err.line = last;
+        err.column = u32::try_from(tail.chars().count()).unwrap_or(u32::MAX).saturating_add(1);
+    }
+    err
 }
 
 struct Chunk<'a> {
@@ -872,6 +892,21 @@ mod tests {
         assert!(err.line >= 3, "{err:?}");
         let last = docs[2].as_ref().unwrap();
         assert_eq!(last.root.as_ref().unwrap().entries()[0].key_pos.line, 6);
+    }
+
+    #[test]
+    fn errors_at_the_end_of_the_input_are_on_its_last_line() {
+        // saphyr ends the stream on a new line, so an error at the end of a text without a
+        // final line break came one line past the end.
+        let at = |text: &str| {
+            let err = parse_documents(text).into_iter().find_map(Result::err).expect("an error");
+            (err.line, err.column)
+        };
+        assert_eq!(at("a: ["), (1, 5));
+        assert_eq!(at("- a\n b)\ns"), (3, 2));
+        assert_eq!(at("x: 1\n---\na: [é"), (3, 6));
+        assert_eq!(at("a: [\r"), (2, 1));
+        assert_eq!(at("a: [\n"), (2, 1));
     }
 
     #[test]
