@@ -334,58 +334,72 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Replaces every delimited occurrence of a list name in condition text by the list's items,
-/// as Falco's rule compiler does. Returns whether the list was used.
-pub(crate) fn substitute_list(cond: &mut String, name: &str, items: &[String]) -> bool {
+/// as Falco's rule compiler does. Returns whether the list was used, or `None` (and leaves
+/// `cond` as it was) when the text would grow past `limit` bytes.
+///
+/// The text is rewritten in one pass; the result is the one of replacing occurrences one at a
+/// time and searching on after each replacement (the test module keeps that form as an
+/// oracle).
+pub(crate) fn substitute_list(cond: &mut String, name: &str, items: &[String], limit: usize) -> Option<bool> {
     const BLANKS: &[u8] = b" \t\n\r";
     const DELIMS: &[u8] = b" \t\n\r(),=";
     if name.is_empty() {
-        return false;
+        return Some(false);
     }
-    let mut used = false;
-    let mut text = std::mem::take(cond).into_bytes();
+    let text = cond.as_bytes();
     let needle = name.as_bytes();
-    let find = |text: &[u8], from: usize| -> Option<usize> {
-        if from > text.len() {
-            return None;
-        }
-        text[from..].windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    let find = |from: usize| -> Option<usize> {
+        let rest = text.get(from..)?;
+        memchr::memmem::find(rest, needle).map(|p| p + from)
     };
-    let mut found = find(&text, 0);
-    while let Some(mut start) = found {
-        let mut end = start + needle.len();
-        if (start == 0 || DELIMS.contains(&text[start - 1]))
-            && (end >= text.len() || DELIMS.contains(&text[end]))
+    let mut sub: Option<String> = None;
+    // `out` is the text rewritten so far; `text[copied..]` follows it.
+    let mut out: Vec<u8> = Vec::new();
+    let mut copied = 0;
+    let mut found = find(0);
+    while let Some(at) = found {
+        let mut end = at + needle.len();
+        let before = if at > copied { Some(text[at - 1]) } else { out.last().copied() };
+        if !(before.is_none_or(|b| DELIMS.contains(&b)) && (end >= text.len() || DELIMS.contains(&text[end])))
         {
-            while start > 0 && BLANKS.contains(&text[start - 1]) {
-                start -= 1;
-            }
-            while end < text.len() && BLANKS.contains(&text[end]) {
+            found = find(at + 1);
+            continue;
+        }
+        let sub =
+            sub.get_or_insert_with(|| items.iter().map(|i| quote_item(i)).collect::<Vec<_>>().join(", "));
+        out.extend_from_slice(&text[copied..at]);
+        while out.last().is_some_and(|b| BLANKS.contains(b)) {
+            out.pop();
+        }
+        while end < text.len() && BLANKS.contains(&text[end]) {
+            end += 1;
+        }
+        if sub.is_empty() {
+            if out.last() == Some(&b',') {
+                out.pop();
+            } else if text.get(end) == Some(&b',') {
                 end += 1;
             }
-            let sub = items.iter().map(|i| quote_item(i)).collect::<Vec<_>>().join(", ");
-            if sub.is_empty() {
-                if start > 0 && text[start - 1] == b',' {
-                    start -= 1;
-                } else if end < text.len() && text[end] == b',' {
-                    end += 1;
-                }
-            }
-            let mut replaced = Vec::with_capacity(text.len() + sub.len());
-            if start > 0 {
-                replaced.extend_from_slice(&text[..start]);
-                replaced.push(b' ');
-            }
-            replaced.extend_from_slice(sub.as_bytes());
-            replaced.push(b' ');
-            replaced.extend_from_slice(&text[end.min(text.len())..]);
-            text = replaced;
-            start += sub.len() + 1;
-            used = true;
         }
-        found = find(&text, start + 1);
+        let at_start = out.is_empty();
+        if !at_start {
+            out.push(b' ');
+        }
+        out.extend_from_slice(sub.as_bytes());
+        out.push(b' ');
+        if out.len().saturating_add(text.len() - end.min(text.len())) > limit {
+            return None;
+        }
+        copied = end.min(text.len());
+        // Searching goes on right after the replacement, one byte further at the start.
+        found = find(if at_start { end + 1 } else { end });
     }
-    *cond = String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    used
+    if sub.is_none() {
+        return Some(false);
+    }
+    out.extend_from_slice(&text[copied..]);
+    *cond = String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    Some(true)
 }
 
 /// Quotes an item containing a space (unless it is already quoted).
@@ -600,14 +614,46 @@ fn compile_lists(loader: &RuleLoader) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-fn substitute_all(condition: &str, lists: &[(String, Vec<String>)]) -> String {
+/// The condition with every list's items in place of its name; `None` when that text is
+/// longer than [`MAX_CONDITION_BYTES`].
+fn substitute_all(condition: &str, lists: &[(String, Vec<String>)]) -> Option<String> {
     let mut text = condition.to_string();
     for (name, items) in lists {
-        if text.contains(name.as_str()) {
-            substitute_list(&mut text, name, items);
-        }
+        substitute_list(&mut text, name, items, MAX_CONDITION_BYTES)?;
     }
-    text
+    Some(text)
+}
+
+/// Longest condition text once list names are replaced by their items (lists of lists and
+/// repeated references multiply). The longest in Falco's own rule files is about 6 KB.
+const MAX_CONDITION_BYTES: usize = 1 << 20;
+
+/// Most nodes the conditions of all macros and rules of a rule set may take together once
+/// macros are inlined (a check counts once, plus once per value of its list; and/or/not
+/// nodes count where a macro's tree is inlined). Macros that use a macro twice can double
+/// the tree at every level. Falco's syscall rule files (stable, incubating and sandbox
+/// together) take about 8,000.
+const MAX_EXPANDED_NODES: usize = 2_000_000;
+
+fn too_large() -> String {
+    format!("conditions expand to more than {MAX_EXPANDED_NODES} nodes once macros are inlined")
+}
+
+fn too_long() -> String {
+    format!("condition longer than {} MiB once lists are substituted", MAX_CONDITION_BYTES >> 20)
+}
+
+/// Nodes of a tree as [`MAX_EXPANDED_NODES`] counts them.
+fn size(expr: &Expr) -> usize {
+    match expr {
+        Expr::And(children) | Expr::Or(children) => children.iter().map(size).fold(1, usize::saturating_add),
+        Expr::Not(child) => size(child).saturating_add(1),
+        Expr::Macro { .. } => 1,
+        Expr::Check { rhs, .. } => match rhs {
+            Some(Rhs::List(items)) => items.len().saturating_add(1),
+            _ => 1,
+        },
+    }
 }
 
 /// Deepest chain of macros referencing macros.
@@ -626,24 +672,26 @@ fn depth(expr: &Expr) -> usize {
 
 /// Resolves macro references in `expr`; `lookup` finds a macro's (current) tree by name.
 /// The lookup also tells whether a tree is already resolved (then it is inlined as is).
+/// Checks and inlined trees are taken from `budget` (see [`MAX_EXPANDED_NODES`]).
 fn resolve_macros<'m>(
     expr: &Expr,
     lookup: &dyn Fn(&str) -> Option<(&'m Expr, bool)>,
     path: &mut Vec<String>,
+    budget: &mut usize,
 ) -> Result<Expr, (String, usize)> {
+    let mut resolve_all = |children: &[Expr], budget: &mut usize| {
+        children.iter().map(|c| resolve_macros(c, lookup, path, budget)).collect::<Result<_, _>>()
+    };
     Ok(match expr {
-        Expr::And(children) => {
-            Expr::And(children.iter().map(|c| resolve_macros(c, lookup, path)).collect::<Result<_, _>>()?)
-        }
-        Expr::Or(children) => {
-            Expr::Or(children.iter().map(|c| resolve_macros(c, lookup, path)).collect::<Result<_, _>>()?)
-        }
-        Expr::Not(child) => Expr::Not(Box::new(resolve_macros(child, lookup, path)?)),
+        Expr::And(children) => Expr::And(resolve_all(children, budget)?),
+        Expr::Or(children) => Expr::Or(resolve_all(children, budget)?),
+        Expr::Not(child) => Expr::Not(Box::new(resolve_macros(child, lookup, path, budget)?)),
         Expr::Macro { name, pos } => {
             let Some((body, resolved)) = lookup(name) else {
                 return Err((format!("Undefined macro '{name}' used in filter."), *pos));
             };
             if resolved {
+                *budget = budget.checked_sub(size(body)).ok_or_else(|| (too_large(), *pos))?;
                 return Ok(body.clone());
             }
             if path.iter().any(|p| p == name) {
@@ -653,11 +701,14 @@ fn resolve_macros<'m>(
                 return Err((format!("macros nested more than {MAX_MACRO_NESTING} deep at '{name}'"), *pos));
             }
             path.push(name.clone());
-            let resolved = resolve_macros(body, lookup, path)?;
+            let resolved = resolve_macros(body, lookup, path, budget)?;
             path.pop();
             resolved
         }
-        check @ Expr::Check { .. } => check.clone(),
+        check @ Expr::Check { pos, .. } => {
+            *budget = budget.checked_sub(size(check)).ok_or_else(|| (too_large(), *pos))?;
+            check.clone()
+        }
     })
 }
 
@@ -666,11 +717,13 @@ fn resolve_macros<'m>(
 fn compile_macros(
     loader: &RuleLoader,
     lists: &[(String, Vec<String>)],
+    budget: &mut usize,
 ) -> Result<HashMap<String, Expr>, RuleError> {
     let infos = &loader.macros.items;
     let mut trees = Vec::with_capacity(infos.len());
     for info in infos {
-        let text = substitute_all(&info.condition, lists);
+        let text = substitute_all(&info.condition, lists)
+            .ok_or_else(|| RuleError::at(&info.location, format!("macro '{}': {}", info.name, too_long())))?;
         let tree = condition::parse(&text).map_err(|e| {
             RuleError::at(
                 &info.location,
@@ -688,7 +741,7 @@ fn compile_macros(
             let lookup = |name: &str| {
                 by_name.get(name).filter(|&&j| infos[j].index < visibility).map(|&j| (&current[j], done[j]))
             };
-            resolve_macros(&trees[i], &lookup, &mut vec![infos[i].name.clone()])
+            resolve_macros(&trees[i], &lookup, &mut vec![infos[i].name.clone()], budget)
         };
         trees[i] = resolved.map_err(|(message, offset)| {
             RuleError::at(
@@ -1062,7 +1115,8 @@ pub(crate) struct Compiled {
 /// `unsupported` (and in a notice), not an error: Falco's syscall rule files load unchanged.
 pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
     let lists = compile_lists(loader);
-    let macros = compile_macros(loader, &lists)?;
+    let mut budget = MAX_EXPANDED_NODES;
+    let macros = compile_macros(loader, &lists, &mut budget)?;
     let mut slots = Vec::new();
     let mut sys_slots = Vec::new();
     let mut notices = loader.notices.clone();
@@ -1101,16 +1155,17 @@ pub(crate) fn compile(loader: &RuleLoader) -> Result<Compiled, RuleError> {
             }
             Err(err) => return Err(err),
         };
-        let text = substitute_all(&text, &lists);
         let cond_err = |message: String| {
             RuleError::at(&info.condition_location, format!("rule '{}': {message}", info.name))
         };
+        let text = substitute_all(&text, &lists).ok_or_else(|| cond_err(too_long()))?;
         let tree =
             condition::parse(&text).map_err(|e| cond_err(format!("{e} in condition: {}", text.trim())))?;
         let lookup = |name: &str| macros.get(name).map(|tree| (tree, true));
-        let tree = resolve_macros(&tree, &lookup, &mut Vec::new()).map_err(|(message, offset)| {
-            cond_err(format!("{message} (at offset {offset} of the condition)"))
-        })?;
+        let tree =
+            resolve_macros(&tree, &lookup, &mut Vec::new(), &mut budget).map_err(|(message, offset)| {
+                cond_err(format!("{message} (at offset {offset} of the condition)"))
+            })?;
         if depth(&tree) > MAX_TREE_DEPTH {
             return Err(cond_err(format!("condition nested more than {MAX_TREE_DEPTH} levels deep")));
         }
@@ -1201,8 +1256,93 @@ mod tests {
     fn sub(cond: &str, name: &str, items: &[&str]) -> String {
         let mut text = cond.to_string();
         let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
-        substitute_list(&mut text, name, &items);
+        substitute_list(&mut text, name, &items, usize::MAX).expect("no limit");
         text
+    }
+
+    /// `substitute_list` as it was first written, one copy of the text per replacement: the
+    /// oracle of the one-pass form.
+    fn substitute_list_by_copies(cond: &mut String, name: &str, items: &[String]) -> bool {
+        const BLANKS: &[u8] = b" \t\n\r";
+        const DELIMS: &[u8] = b" \t\n\r(),=";
+        if name.is_empty() {
+            return false;
+        }
+        let mut used = false;
+        let mut text = std::mem::take(cond).into_bytes();
+        let needle = name.as_bytes();
+        let find = |text: &[u8], from: usize| -> Option<usize> {
+            if from > text.len() {
+                return None;
+            }
+            text[from..].windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+        };
+        let mut found = find(&text, 0);
+        while let Some(mut start) = found {
+            let mut end = start + needle.len();
+            if (start == 0 || DELIMS.contains(&text[start - 1]))
+                && (end >= text.len() || DELIMS.contains(&text[end]))
+            {
+                while start > 0 && BLANKS.contains(&text[start - 1]) {
+                    start -= 1;
+                }
+                while end < text.len() && BLANKS.contains(&text[end]) {
+                    end += 1;
+                }
+                let sub = items.iter().map(|i| quote_item(i)).collect::<Vec<_>>().join(", ");
+                if sub.is_empty() {
+                    if start > 0 && text[start - 1] == b',' {
+                        start -= 1;
+                    } else if end < text.len() && text[end] == b',' {
+                        end += 1;
+                    }
+                }
+                let mut replaced = Vec::with_capacity(text.len() + sub.len());
+                if start > 0 {
+                    replaced.extend_from_slice(&text[..start]);
+                    replaced.push(b' ');
+                }
+                replaced.extend_from_slice(sub.as_bytes());
+                replaced.push(b' ');
+                replaced.extend_from_slice(&text[end.min(text.len())..]);
+                text = replaced;
+                start += sub.len() + 1;
+                used = true;
+            }
+            found = find(&text, start + 1);
+        }
+        *cond =
+            String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        used
+    }
+
+    #[test]
+    fn one_pass_list_substitution_matches_replacing_one_at_a_time() {
+        // Every condition of up to four tokens over a small alphabet of list names,
+        // delimiters and blanks, with lists of zero, one and two items.
+        let tokens = ["v", "vv", "x", " ", "  ", "\t", "(", ")", ",", "=", "in", "v,"];
+        let lists: [&[&str]; 4] = [&[], &["a"], &["a b", "c"], &["v"]];
+        let mut conditions = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for c in &conditions {
+                for t in tokens {
+                    next.push(format!("{c}{t}"));
+                }
+            }
+            conditions.extend(next);
+            conditions.sort();
+            conditions.dedup();
+        }
+        for cond in &conditions {
+            for items in lists {
+                let items: Vec<String> = items.iter().map(|s| s.to_string()).collect();
+                let (mut one_pass, mut by_copies) = (cond.clone(), cond.clone());
+                let used = substitute_list(&mut one_pass, "v", &items, usize::MAX);
+                let used_by_copies = substitute_list_by_copies(&mut by_copies, "v", &items);
+                assert_eq!((one_pass, used), (by_copies, Some(used_by_copies)), "{cond:?} {items:?}");
+            }
+        }
     }
 
     #[test]

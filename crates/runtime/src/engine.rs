@@ -554,6 +554,49 @@ mod tests {
     }
 
     #[test]
+    fn macros_that_double_are_errors_not_explosions() {
+        // Each macro uses the one before twice: m40 would inline 2^40 checks.
+        let mut text = String::from("- macro: m0\n  condition: ka.verb=create\n");
+        for i in 1..=40 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{0} or m{0}\n", i - 1));
+        }
+        let mut loader = RuleLoader::new();
+        loader.load_str("double.yaml", &text).unwrap();
+        let err = loader.compile().unwrap_err().to_string();
+        assert!(err.contains("expand to more than 2000000 nodes"), "{err}");
+        assert!(err.starts_with("double.yaml:"), "{err}");
+        // Rules inlining a large macro many times are counted together.
+        let mut text = String::from("- macro: m0\n  condition: ka.verb=create\n");
+        for i in 1..=15 {
+            text.push_str(&format!("- macro: m{i}\n  condition: m{0} or m{0}\n", i - 1));
+        }
+        for r in 0..40 {
+            text.push_str(&format!(
+                "- rule: R{r}\n  desc: d\n  condition: m15\n  output: o\n  priority: INFO\n  source: k8s_audit\n"
+            ));
+        }
+        let mut loader = RuleLoader::new();
+        loader.load_str("rules.yaml", &text).unwrap();
+        let err = loader.compile().unwrap_err().to_string();
+        assert!(err.contains("rule 'R") && err.contains("expand to more than"), "{err}");
+    }
+
+    #[test]
+    fn lists_multiplied_into_long_conditions_are_errors() {
+        // b holds a's 1,000 items 800 times: 800,000 items, 2.4 MB of condition text.
+        let a = vec!["x"; 1_000].join(", ");
+        let b = vec!["a"; 800].join(", ");
+        let text = format!(
+            "- list: a\n  items: [{a}]\n- list: b\n  items: [{b}]\n- macro: m\n  condition: ka.verb in (b)\n"
+        );
+        let mut loader = RuleLoader::new();
+        loader.load_str("lists.yaml", &text).unwrap();
+        let err = loader.compile().unwrap_err().to_string();
+        assert!(err.contains("macro 'm': condition longer than 1 MiB once lists are substituted"), "{err}");
+        assert!(err.starts_with("lists.yaml:6:"), "{err}");
+    }
+
+    #[test]
     fn deep_macro_chains_are_errors_not_crashes() {
         let mut text = String::from("- macro: m0\n  condition: ka.verb=create\n");
         for i in 1..=1_100 {
