@@ -80,11 +80,12 @@ impl<'de> Visitor<'de> for TreeVisitor {
     }
 }
 
-/// Numbers compare by value: serde_json's float parsing may differ from Rust's correctly
-/// rounded one by an ulp.
+/// Numbers compare by value: serde_json's float parsing (without its `float_roundtrip`
+/// feature) may differ from Rust's correctly rounded one by an ulp or so.
 fn same_number(text: &str, theirs: f64) -> bool {
     let ours: f64 = text.parse().expect("a JSON number is a Rust float");
-    ours == theirs || ((ours - theirs).abs() <= ours.abs().max(theirs.abs()) * 4.0 * f64::EPSILON)
+    let diff = (ours - theirs).abs();
+    ours == theirs || diff <= ours.abs().max(theirs.abs()) * 4.0 * f64::EPSILON || diff <= f64::MIN_POSITIVE
 }
 
 fn assert_same(ours: &Json<'_>, theirs: &Tree, text: &str) {
