@@ -174,7 +174,8 @@ fn builtin_rules() -> &'static (Ruleset, Ruleset) {
     static RULES: OnceLock<(Ruleset, Ruleset)> = OnceLock::new();
     RULES.get_or_init(|| {
         let audit = builtin::ruleset().with_matching(Matching::All);
-        let syscall = builtin::syscall_loader().compile().expect("built-in syscall rules").with_matching(Matching::All);
+        let syscall =
+            builtin::syscall_loader().compile().expect("built-in syscall rules").with_matching(Matching::All);
         (audit, syscall)
     })
 }

@@ -25,14 +25,19 @@ fuzz_target!(|data: &[u8]| {
     for line in text.lines().take(32) {
         reference(line);
     }
-    let vars: BTreeMap<String, String> = [("A".to_string(), "1".to_string()), ("B".to_string(), String::new())].into();
+    let vars: BTreeMap<String, String> =
+        [("A".to_string(), "1".to_string()), ("B".to_string(), String::new())].into();
     let _ = dockerfile::substitute(text, &vars, '\\');
     let _ = dockerfile::key_values("ENV", text);
     match dockerfile::parse(text) {
         Ok(parsed) => {
             assert!(!parsed.stages.is_empty(), "a parsed Dockerfile has a FROM");
             for instruction in &parsed.instructions {
-                assert!(instruction.line >= 1 && instruction.line <= lines, "instruction line {}", instruction.line);
+                assert!(
+                    instruction.line >= 1 && instruction.line <= lines,
+                    "instruction line {}",
+                    instruction.line
+                );
             }
             for stage in &parsed.stages {
                 reference(&stage.image);

@@ -8,7 +8,9 @@
 
 use std::sync::OnceLock;
 
-use kubesecops_runtime::{builtin, condition, json, AuditEvent, Matching, RuleError, RuleLoader, SyscallEvent};
+use kubesecops_runtime::{
+    builtin, condition, json, AuditEvent, Matching, RuleError, RuleLoader, SyscallEvent,
+};
 use libfuzzer_sys::fuzz_target;
 
 const AUDIT_EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse",
