@@ -93,6 +93,23 @@ struct Raw<'a> {
     entropy: f64,
 }
 
+/// True when `found` (sorted by line) has a match close enough to `primary` for `req`.
+fn any_near(req: &crate::rule::Required, found: &[Raw<'_>], primary: &Raw<'_>) -> bool {
+    let candidates = match req.within_lines {
+        Some(n) => {
+            let line = primary.line.unwrap_or(0);
+            let (low, high) = (line.saturating_sub(n), line.saturating_add(n));
+            let start = found.partition_point(|f| f.line.unwrap_or(0) < low);
+            let end = found.partition_point(|f| f.line.unwrap_or(0) <= high);
+            &found[start..end.max(start)]
+        }
+        None => found,
+    };
+    candidates
+        .iter()
+        .any(|f| req.within_columns.is_none_or(|n| primary.start_column.abs_diff(f.start_column) <= n))
+}
+
 /// Line starts of a text, computed once when the first match needs them.
 struct Lines<'a> {
     text: &'a str,
@@ -339,39 +356,39 @@ impl Scanner {
             .iter()
             .filter_map(|req| {
                 let &i = self.by_id.get(&req.rule_id)?;
-                Some((req, self.detect_rule(i, input, lines, true)))
+                let mut found = self.detect_rule(i, input, lines, true);
+                // By line, so that only the matches within the allowed lines are looked at:
+                // comparing every primary match with every required one grew with the
+                // square of the matches on large files.
+                found.sort_by_key(|f| f.line.unwrap_or(0));
+                Some((req, found))
             })
             .collect();
-        primary
-            .into_iter()
-            .filter(|p| {
-                required.iter().all(|(req, found)| {
-                    found.iter().any(|f| {
-                        let near_lines = req
-                            .within_lines
-                            .is_none_or(|n| p.line.unwrap_or(0).abs_diff(f.line.unwrap_or(0)) <= n);
-                        let near_columns =
-                            req.within_columns.is_none_or(|n| p.start_column.abs_diff(f.start_column) <= n);
-                        near_lines && near_columns
-                    })
-                })
-            })
-            .collect()
+        primary.into_iter().filter(|p| required.iter().all(|(req, found)| any_near(req, found, p))).collect()
     }
 
     /// Drops a generic rule's finding when a specific rule found a secret containing it on
     /// the same line.
     fn dedupe_generic(&self, raws: &mut Vec<Raw<'_>>) {
         let generic: Vec<bool> = raws.iter().map(|r| self.rules[r.rule].is_generic()).collect();
-        let mut keep = vec![true; raws.len()];
-        for (i, f) in raws.iter().enumerate() {
-            if !generic[i] {
-                continue;
+        // The specific rules' matches by line: each generic match is compared only with those
+        // of its own line, not with every match of the file.
+        let mut specific_by_line: HashMap<Option<u32>, Vec<usize>> = HashMap::new();
+        for (j, raw) in raws.iter().enumerate() {
+            if !generic[j] {
+                specific_by_line.entry(raw.line).or_default().push(j);
             }
-            keep[i] = !raws.iter().enumerate().any(|(j, other)| {
-                !generic[j] && other.rule != f.rule && other.line == f.line && other.secret.contains(f.secret)
-            });
         }
+        let keep: Vec<bool> = raws
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                !generic[i]
+                    || !specific_by_line.get(&f.line).is_some_and(|same_line| {
+                        same_line.iter().any(|&j| raws[j].rule != f.rule && raws[j].secret.contains(f.secret))
+                    })
+            })
+            .collect();
         let mut flags = keep.into_iter();
         raws.retain(|_| flags.next().unwrap_or(true));
     }

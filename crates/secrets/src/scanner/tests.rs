@@ -212,3 +212,43 @@ fn a_rule_without_description_is_titled_by_its_id() {
     assert_eq!(finding.message, "internal-ticket (IN****)");
     assert_eq!(finding.rule.title, "internal-ticket");
 }
+
+#[test]
+fn nearby_required_matches_are_found_as_by_comparing_every_pair() {
+    let raw = |line: Option<u32>, column: u32| Raw {
+        rule: 0,
+        secret: "",
+        line,
+        end_line: line,
+        start_column: column,
+        entropy: 0.0,
+    };
+    let lines = [None, Some(1), Some(2), Some(3), Some(5), Some(8), Some(u32::MAX)];
+    let mut all: Vec<Raw> = lines.iter().flat_map(|&l| [raw(l, 1), raw(l, 7)]).collect();
+    all.sort_by_key(|f| f.line.unwrap_or(0));
+    // Every match alone, and all of them: the sorted search must agree with the pairwise one.
+    let mut sets: Vec<&[Raw]> = (0..all.len()).map(|i| &all[i..=i]).collect();
+    sets.push(&all);
+    sets.push(&[]);
+    let mut near = 0;
+    for within_lines in [None, Some(0), Some(1), Some(2), Some(u32::MAX)] {
+        for within_columns in [None, Some(0), Some(3), Some(6)] {
+            let req = Required { rule_id: String::new(), within_lines, within_columns };
+            for &line in &lines {
+                for column in [1, 4, 7, 20] {
+                    let primary = raw(line, column);
+                    for found in &sets {
+                        let pairwise = found.iter().any(|f| {
+                            within_lines.is_none_or(|n| line.unwrap_or(0).abs_diff(f.line.unwrap_or(0)) <= n)
+                                && within_columns.is_none_or(|n| column.abs_diff(f.start_column) <= n)
+                        });
+                        assert_eq!(any_near(&req, found, &primary), pairwise, "{req:?} {line:?}:{column}");
+                        near += usize::from(pairwise);
+                    }
+                }
+            }
+        }
+    }
+    // Both verdicts occur.
+    assert!(near > 0 && near < 5 * 4 * lines.len() * 4 * sets.len());
+}
