@@ -6,6 +6,9 @@
 # DETECT_SECRETS, PATH or /opt/detect-secrets-venv (install it with
 # `python3 -m venv /opt/detect-secrets-venv && /opt/detect-secrets-venv/bin/pip install detect-secrets`).
 # Prints wall time and MB/s of each run (page cache warm); the large corpus is run three times.
+# With DENSE=1, also a file dense with matches: 40,000 lines of `api_key_N = "<32 random
+# characters>"` (generic API keys), three runs; with OTHER=BINARY, that kubesecops binary (an
+# earlier build) runs beside it on that file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/kubesecops-bench-secrets}
@@ -47,6 +50,21 @@ if [ -x "$ds" ]; then
   awk -v d="$d" -v k="$k" 'BEGIN { printf "speed-up over detect-secrets on the small corpus: %.0fx\n", d/k }'
 else
   echo "detect-secrets not found: no peer figure"
+fi
+if [ "${DENSE:-0}" = 1 ]; then
+  mkdir -p "$work/dense"
+  # Deterministic: awk's rand() with a fixed seed.
+  [ -f "$work/dense/keys.env" ] || awk 'BEGIN { srand(1); c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    for (i = 0; i < 40000; i++) { k = ""; for (j = 0; j < 32; j++) k = k substr(c, int(rand() * 62) + 1, 1)
+      printf "api_key_%d = \"%s\"\n", i, k } }' > "$work/dense/keys.env"
+  for run in 1 2 3; do
+    measure "kubesecops secrets, dense file, run $run" "$work/dense" $bin secrets "$work/dense" --format json
+    echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
+    if [ -n "${OTHER:-}" ]; then
+      measure "$OTHER, dense file, run $run" "$work/dense" "$OTHER" secrets "$work/dense" --format json
+      echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
+    fi
+  done
 fi
 [ "${SKIP_LARGE:-0}" = 1 ] && exit 0
 for run in 1 2 3; do
