@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use kubesecops_core::ReportError;
 
-use crate::loader::{add_object, find_on_path, Loaded};
+use crate::loader::{add_object, failed, find_on_path, load_text, Loaded};
 use crate::node::{parse_documents, Node, Pos, Value};
 
 /// The file names kustomize looks for in a directory, in its order.
@@ -172,34 +172,32 @@ impl Renderer {
 /// labelled with the file it came from when the renderer says so.
 pub(crate) fn load_kustomization(dir: &Path, label: Arc<str>, renderer: Option<&Renderer>) -> Loaded {
     let Some(renderer) = renderer else {
-        return Loaded {
-            errors: vec![ReportError::at(
-                &*label,
-                None,
-                "kustomization not scanned: neither `kustomize` nor `kubectl` is on PATH; install one, \
-                 or render it with `kustomize build` and scan the output",
-            )],
-            ..Loaded::default()
-        };
+        return failed(
+            &label,
+            "kustomization not scanned: neither `kustomize` nor `kubectl` is on PATH; install one, \
+             or render it with `kustomize build` and scan the output"
+                .to_string(),
+        );
     };
-    match render_with_origins(dir, renderer) {
-        Ok((text, wrapper)) => load_traced(&label, dir, &wrapper, &text),
+    let traced = std::fs::canonicalize(dir).map_err(|e| e.to_string()).and_then(|canonical_dir| {
+        let (text, wrapper) = render_with_origins(&canonical_dir, renderer)?;
+        Ok(load_traced(&label, &canonical_dir, &wrapper, &text))
+    });
+    match traced {
+        Ok(loaded) => loaded,
         // An older kustomize rejects `buildMetadata`: the plain rendering still judges the
         // objects, which then point at the directory.
         Err(_) => match renderer.render(dir) {
-            Ok(text) => crate::loader::load_text(label, &text),
-            Err(message) => {
-                Loaded { errors: vec![ReportError::at(&*label, None, message)], ..Loaded::default() }
-            }
+            Ok(text) => load_text(label, &text),
+            Err(message) => failed(&label, message),
         },
     }
 }
 
-/// Renders `dir` through a wrapper kustomization asking for origin annotations. Returns the
-/// output and the wrapper's directory (gone by then: origins are relative to it).
-fn render_with_origins(dir: &Path, renderer: &Renderer) -> Result<(String, PathBuf), String> {
+/// Renders `canonical_dir` through a wrapper kustomization asking for origin annotations.
+/// Returns the output and the wrapper's directory (gone by then: origins are relative to it).
+fn render_with_origins(canonical_dir: &Path, renderer: &Renderer) -> Result<(String, PathBuf), String> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let target = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
     let base = std::fs::canonicalize(std::env::temp_dir()).map_err(|e| e.to_string())?;
     let wrapper = base.join(format!(
         "kubesecops-kustomize-{}-{}",
@@ -209,7 +207,7 @@ fn render_with_origins(dir: &Path, renderer: &Renderer) -> Result<(String, PathB
     std::fs::create_dir(&wrapper).map_err(|e| e.to_string())?;
     // kustomize refuses absolute resource paths: the wrapper names the directory relative to
     // itself. The path goes in as a JSON string, which YAML reads as it is.
-    let relative = relative_path(&wrapper, &target);
+    let relative = relative_path(&wrapper, canonical_dir);
     let resource = serde_json::to_string(&relative.to_string_lossy()).map_err(|e| e.to_string())?;
     let text = format!("resources:\n- {resource}\nbuildMetadata: [originAnnotations]\n");
     let rendered = std::fs::write(wrapper.join("kustomization.yaml"), text)
@@ -220,9 +218,8 @@ fn render_with_origins(dir: &Path, renderer: &Renderer) -> Result<(String, PathB
 }
 
 /// Loads rendered objects, moving each to the file its origin annotation names.
-fn load_traced(label: &Arc<str>, dir: &Path, wrapper: &Path, text: &str) -> Loaded {
+fn load_traced(label: &Arc<str>, canonical_dir: &Path, wrapper: &Path, text: &str) -> Loaded {
     let mut loaded = Loaded::default();
-    let canonical_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut sources = SourceFiles::default();
     for doc in parse_documents(text) {
         let mut root = match doc {
@@ -243,21 +240,16 @@ fn load_traced(label: &Arc<str>, dir: &Path, wrapper: &Path, text: &str) -> Load
             }
         };
         let origin = take_origin(&mut root).map(|path| lexical_normal(&wrapper.join(path)));
-        let traced = origin.as_ref().and_then(|file| {
-            let display = display_path(label, &canonical_dir, file);
-            sources.document_like(file, &root).cloned().map(|source| (display, source))
-        });
-        match traced {
-            Some((display, source)) => {
+        let source = origin.as_ref().and_then(|file| sources.document_like(file, &root).cloned());
+        let object_label = match (origin, source) {
+            (Some(file), Some(source)) => {
                 retarget(&mut root, &source, source.pos);
-                let line = root.pos.line;
-                add_object(&sources.label(display), root, line, &mut loaded, None);
+                sources.label(display_path(label, canonical_dir, &file))
             }
-            None => {
-                let line = root.pos.line;
-                add_object(label, root, line, &mut loaded, None);
-            }
-        }
+            _ => Arc::clone(label),
+        };
+        let line = root.pos.line;
+        add_object(&object_label, root, line, &mut loaded, None);
     }
     loaded
 }
@@ -304,15 +296,17 @@ impl SourceFiles {
         let name =
             |node: &Node| node.path(&["metadata", "name"]).and_then(Node::as_str).unwrap_or("").to_string();
         let (rendered_kind, rendered_name) = (kind(rendered), name(rendered));
-        let same_kind: Vec<&Node> = documents.iter().filter(|doc| kind(doc) == rendered_kind).collect();
-        let exact = same_kind.iter().find(|doc| name(doc) == rendered_name);
+        // Each document of the rendered kind, with its name.
+        let same_kind: Vec<(&Node, String)> =
+            documents.iter().filter(|doc| kind(doc) == rendered_kind).map(|doc| (doc, name(doc))).collect();
+        let exact = same_kind.iter().find(|(_, n)| *n == rendered_name);
         let contained = || {
             same_kind
                 .iter()
-                .filter(|doc| !name(doc).is_empty() && rendered_name.contains(&name(doc)))
-                .max_by_key(|doc| name(doc).len())
+                .filter(|(_, n)| !n.is_empty() && rendered_name.contains(n.as_str()))
+                .max_by_key(|(_, n)| n.len())
         };
-        exact.or_else(contained).or_else(|| same_kind.first()).copied()
+        exact.or_else(contained).or_else(|| same_kind.first()).map(|(doc, _)| *doc)
     }
 
     fn label(&mut self, display: String) -> Arc<str> {

@@ -163,7 +163,7 @@ pub fn load_source(source: &Source, options: &LoadOptions) -> Loaded {
     }
 }
 
-fn failed(label: &str, message: String) -> Loaded {
+pub(crate) fn failed(label: &str, message: String) -> Loaded {
     Loaded { errors: vec![ReportError::at(label, None, message)], ..Loaded::default() }
 }
 
