@@ -6,6 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+mod common;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -341,23 +343,6 @@ fn gatekeeper_templates_in_scanned_paths_are_enforced() {
     assert_eq!(hits[0]["object"]["name"], "web");
 }
 
-/// A directory holding `kustomize` or `kubectl` from `PATH`, or None (a failure under
-/// `CI=true`, where the kustomization test must run).
-fn kustomize_renderer_dir() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .find(|dir| dir.join("kustomize").is_file() || dir.join("kubectl").is_file());
-    if found.is_none() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "CI=true: kustomize or kubectl must be on PATH"
-        );
-        eprintln!("skipped: neither kustomize nor kubectl is on PATH");
-    }
-    found
-}
-
 #[test]
 fn kustomizations_are_rendered_and_findings_point_at_the_base_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -392,7 +377,10 @@ fn kustomizations_are_rendered_and_findings_point_at_the_base_files() {
     assert!(report["errors"][0]["message"].as_str().unwrap().contains("kubectl"), "{report:#}");
     assert_eq!(report["errors"][0]["path"], root.join("app/overlays/prod").to_str().unwrap());
 
-    let Some(renderer) = kustomize_renderer_dir() else { return };
+    let Some(renderer) = common::kustomize_renderer_dir() else {
+        eprintln!("skipped: neither kustomize nor kubectl is on PATH");
+        return;
+    };
     let out = kubesecops()
         .args(["scan", root.to_str().unwrap(), "--format", "json"])
         .env("PATH", renderer)

@@ -6,20 +6,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// True when `kustomize` or `kubectl` is on `PATH` (always expected under `CI=true`).
-fn can_render_kustomizations() -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .any(|dir| dir.join("kustomize").is_file() || dir.join("kubectl").is_file());
-    assert!(
-        found || std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: kustomize or kubectl must be on PATH"
-    );
-    found
 }
 
 #[test]
@@ -27,7 +17,7 @@ fn deploy_manifests_have_no_findings() {
     // `deploy/` is a kustomization, scanned as `kubectl apply -k` would apply it; without a
     // renderer, its files are named one by one.
     let mut inputs = vec!["deploy/".to_string()];
-    if !can_render_kustomizations() {
+    if common::kustomize_renderer_dir().is_none() {
         eprintln!("no kustomize or kubectl on PATH: scanning deploy/*.yaml one by one");
         inputs = std::fs::read_dir(repo().join("deploy"))
             .unwrap()
