@@ -71,7 +71,7 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
     for path in paths {
         if path.as_os_str() == "-" {
             sources.push(Source::Stdin);
-        } else if path.join("Chart.yaml").is_file() {
+        } else if is_helm_chart(path) {
             // Named itself, a chart is one input: the walk below would only see the charts
             // under it.
             sources.push(Source::HelmChart(path.clone()));
@@ -86,6 +86,11 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<ReportError>) {
     (sources, errors)
 }
 
+/// Whether `dir` is a Helm chart (holds `Chart.yaml`).
+fn is_helm_chart(dir: &Path) -> bool {
+    dir.join("Chart.yaml").is_file()
+}
+
 fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError>) {
     let charts = Arc::new(Mutex::new(Vec::new()));
     let charts_in_filter = Arc::clone(&charts);
@@ -93,8 +98,7 @@ fn walk_dir(root: &Path, sources: &mut Vec<Source>, errors: &mut Vec<ReportError
         .require_git(false)
         .sort_by_file_name(|a, b| a.cmp(b))
         .filter_entry(move |entry| {
-            let is_chart =
-                entry.file_type().is_some_and(|t| t.is_dir()) && entry.path().join("Chart.yaml").is_file();
+            let is_chart = entry.file_type().is_some_and(|t| t.is_dir()) && is_helm_chart(entry.path());
             if is_chart {
                 charts_in_filter.lock().expect("chart list lock").push(entry.path().to_path_buf());
             }
