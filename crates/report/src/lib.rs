@@ -24,6 +24,7 @@ use kubesecops_core::{Finding, Report, RuleMeta, Severity};
 mod chunks;
 mod json;
 mod junit;
+pub mod metrics;
 mod sarif;
 mod table;
 #[cfg(test)]
