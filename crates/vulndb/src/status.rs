@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::store::{rfc3339, Source, Store, StoreError};
+use crate::store::{rfc3339, SignedFile, Source, Store, StoreError};
 
 /// A store older than this is reported as stale.
 pub const STALE_AFTER: Duration = Duration::from_secs(7 * 86_400);
@@ -30,8 +30,27 @@ pub struct DbStatus {
     pub ecosystems: BTreeMap<String, usize>,
     /// Import sources.
     pub sources: Vec<Source>,
-    /// Older than [`STALE_AFTER`].
+    /// Ids of the keys the store's inputs were verified with (empty: unsigned imports).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted_keys: Vec<String>,
+    /// Signed files imported, by signed name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub signed: BTreeMap<String, SignedFile>,
+    /// The signed file signed longest ago, and when (RFC 3339): how old the signed data is,
+    /// whenever it was imported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_signature: Option<OldestSignature>,
+    /// Built, or holding a file signed, longer ago than [`STALE_AFTER`].
     pub stale: bool,
+}
+
+/// The signed file of a store signed longest ago.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OldestSignature {
+    /// Its signed name.
+    pub name: String,
+    /// When it was signed (RFC 3339).
+    pub signed: String,
 }
 
 impl DbStatus {
@@ -39,6 +58,13 @@ impl DbStatus {
     pub fn of(store: &Store) -> Self {
         let meta = store.meta();
         let age = meta.age();
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        // A store imported today from data signed a month ago is a month old: a replayed old
+        // snapshot (a freeze) must look stale.
+        let oldest = meta.signed.iter().filter_map(|(name, file)| file.signed_at.map(|at| (at, name))).min();
+        let signature_stale =
+            oldest.is_some_and(|(at, _)| Duration::from_secs(now.saturating_sub(at)) > STALE_AFTER);
         Self {
             path: store.dir().display().to_string(),
             schema: meta.schema,
@@ -47,7 +73,11 @@ impl DbStatus {
             records: meta.records,
             ecosystems: meta.ecosystems.clone(),
             sources: meta.sources.clone(),
-            stale: age > STALE_AFTER,
+            trusted_keys: meta.trusted_keys.clone(),
+            signed: meta.signed.clone(),
+            oldest_signature: oldest
+                .map(|(at, name)| OldestSignature { name: name.clone(), signed: rfc3339(at) }),
+            stale: age > STALE_AFTER || signature_stale,
         }
     }
 
@@ -70,6 +100,12 @@ impl DbStatus {
                 "the vulnerability database at {} has no records: no vulnerability can be found \
                  (run `kubesecops db import`)",
                 self.path
+            ))
+        } else if let (true, Some(oldest)) = (self.stale, &self.oldest_signature) {
+            Some(format!(
+                "the vulnerability database at {} holds {}, signed {}: vulnerabilities published \
+                 since are missing; import a newer signed copy",
+                self.path, oldest.name, oldest.signed
             ))
         } else if self.stale {
             Some(format!(
@@ -116,6 +152,9 @@ mod tests {
             records,
             ecosystems: BTreeMap::new(),
             sources: Vec::new(),
+            trusted_keys: Vec::new(),
+            signed: BTreeMap::new(),
+            oldest_signature: None,
             stale: Duration::from_secs(age_seconds) > STALE_AFTER,
         }
     }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use kubesecops_trust::{TrustError, TrustedKeys, Verified};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -93,6 +94,38 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// An input's signature is missing, malformed, by an untrusted key or does not match.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    /// A signed input is older than the one already imported under the same signed name.
+    #[error(
+        "{path}: signed {signed}, before the {name} already imported (signed {stored}): refusing a \
+         rollback to older vulnerability data (`--allow-rollback` accepts it)"
+    )]
+    Rollback {
+        /// The input file.
+        path: String,
+        /// The name it was signed under.
+        name: String,
+        /// Its signing time (RFC 3339).
+        signed: String,
+        /// The signing time of the imported one (RFC 3339).
+        stored: String,
+    },
+    /// An unsigned import into a store that takes only signed inputs.
+    #[error(
+        "vulnerability database at {path} takes only signed inputs (its last import was verified \
+         with key {keys}): pass `--trusted-key`"
+    )]
+    SignatureRequired {
+        /// Store directory.
+        path: String,
+        /// Ids of the keys of its last import.
+        keys: String,
+    },
+    /// Several inputs were refused; each error names its file.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Refused(Vec<StoreError>),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -107,6 +140,21 @@ pub struct Source {
     pub path: String,
     /// Records read from it at its last import.
     pub records: usize,
+    /// Import time, seconds since the Unix epoch.
+    pub imported: u64,
+}
+
+/// A signed file an import verified, under the name it was signed as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedFile {
+    /// Path of the file as imported.
+    pub path: String,
+    /// Id of the key that signed it.
+    pub key: String,
+    /// When it was signed (`timestamp:` of the signature's trusted comment), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<u64>,
     /// Import time, seconds since the Unix epoch.
     pub imported: u64,
 }
@@ -133,6 +181,14 @@ pub struct Meta {
     pub ecosystems: BTreeMap<String, usize>,
     /// Import sources, one per path.
     pub sources: Vec<Source>,
+    /// Ids of the keys the last import was verified with. Once set, an import without trusted
+    /// keys is refused ([`StoreError::SignatureRequired`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_keys: Vec<String>,
+    /// Signed files imported, by the name they were signed under (`file:` of the trusted
+    /// comment, else their file name): what rollbacks are judged against.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub signed: BTreeMap<String, SignedFile>,
 }
 
 impl Meta {
@@ -276,7 +332,9 @@ fn read_zip(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
     parse_batch(&mut batch, out)
 }
 
-fn read_input(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
+/// The files an input stands for: itself, or for a directory its `*.json` and `*.zip` files,
+/// recursively, in name order.
+fn input_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), StoreError> {
     let metadata = fs::metadata(path).map_err(io_error(path))?;
     if metadata.is_dir() {
         // Entries' own types: symbolic links to directories are not followed (no loops).
@@ -290,11 +348,17 @@ fn read_input(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
         for (entry, is_dir) in entries {
             let ext = entry.extension().and_then(|e| e.to_str()).unwrap_or("");
             if is_dir || ext == "json" || ext == "zip" {
-                read_input(&entry, out)?;
+                input_files(&entry, out)?;
             }
         }
-        return Ok(());
+    } else {
+        out.push(path.to_path_buf());
     }
+    Ok(())
+}
+
+/// Reads the records of one file: a zip archive or an OSV JSON file.
+fn read_file(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
     if path.extension().is_some_and(|e| e == "zip") {
         return read_zip(path, out);
     }
@@ -304,24 +368,126 @@ fn read_input(path: &Path, out: &mut Vec<Record>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How [`import_with`] treats signatures.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions<'a> {
+    /// With keys, every file read must carry a detached minisign signature (`FILE.minisig`)
+    /// by one of them, and the store takes only signed inputs from then on.
+    pub trusted: Option<&'a TrustedKeys>,
+    /// Accept a signed file signed before the one already imported under the same name.
+    pub allow_rollback: bool,
+}
+
+/// Imports OSV JSON files, directories (recursively: `*.json` and `*.zip`) and zip archives
+/// into the store at `dir`, creating it when missing, without checking signatures: see
+/// [`import_with`].
+pub fn import(dir: &Path, inputs: &[PathBuf]) -> Result<ImportSummary, StoreError> {
+    import_with(dir, inputs, ImportOptions::default())
+}
+
+/// Checks every file's signature against `keys` and the signed names already imported;
+/// returns what each verified, or every refusal at once.
+fn verify_inputs(
+    files: &[PathBuf],
+    keys: &TrustedKeys,
+    signed: &mut BTreeMap<String, SignedFile>,
+    allow_rollback: bool,
+) -> Result<(), StoreError> {
+    let mut refused = Vec::new();
+    for file in files {
+        let verified: Verified = match keys.verify(file) {
+            Ok(verified) => verified,
+            Err(e) => {
+                refused.push(StoreError::Trust(e));
+                continue;
+            }
+        };
+        let name = verified.signed_name.clone().unwrap_or_else(|| {
+            file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        });
+        let previous = signed.get(&name).and_then(|s| s.signed_at);
+        if let (Some(stored), Some(now)) = (previous, verified.signed_at) {
+            if now < stored && !allow_rollback {
+                refused.push(StoreError::Rollback {
+                    path: file.display().to_string(),
+                    name,
+                    signed: rfc3339(now),
+                    stored: rfc3339(stored),
+                });
+                continue;
+            }
+        }
+        let path = fs::canonicalize(file).unwrap_or_else(|_| file.clone()).display().to_string();
+        signed.insert(
+            name,
+            SignedFile {
+                path,
+                key: verified.key.to_string(),
+                signed_at: verified.signed_at,
+                imported: now_secs(),
+            },
+        );
+    }
+    match refused.len() {
+        0 => Ok(()),
+        1 => Err(refused.remove(0)),
+        _ => Err(StoreError::Refused(refused)),
+    }
+}
+
 /// Imports OSV JSON files, directories (recursively: `*.json` and `*.zip`) and zip archives
 /// into the store at `dir`, creating it when missing. A record replaces a stored one with the
-/// same id unless the stored one was modified later. Nothing is written when an input fails.
-pub fn import(dir: &Path, inputs: &[PathBuf]) -> Result<ImportSummary, StoreError> {
+/// same id unless the stored one was modified later. With trusted keys, every file's signature
+/// is checked first, and a file signed before the one already imported under its signed name
+/// is refused (a rollback). Nothing is written when an input fails; every refused signature is
+/// reported, not only the first.
+pub fn import_with(
+    dir: &Path,
+    inputs: &[PathBuf],
+    options: ImportOptions<'_>,
+) -> Result<ImportSummary, StoreError> {
     let mut records: BTreeMap<String, Record> = BTreeMap::new();
     let mut sources: Vec<Source> = Vec::new();
-    if dir.join(META_FILE).exists() {
-        let store = Store::open(dir)?;
+    let mut trusted_keys: Vec<String> = Vec::new();
+    let mut signed: BTreeMap<String, SignedFile> = BTreeMap::new();
+    let existing = if dir.join(META_FILE).exists() { Some(Store::open(dir)?) } else { None };
+    if let Some(store) = &existing {
         sources = store.meta.sources.clone();
+        trusted_keys = store.meta.trusted_keys.clone();
+        signed = store.meta.signed.clone();
+    }
+    let mut files_per_input = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mut files = Vec::new();
+        input_files(input, &mut files)?;
+        files_per_input.push(files);
+    }
+    match options.trusted {
+        Some(keys) => {
+            let all: Vec<PathBuf> = files_per_input.iter().flatten().cloned().collect();
+            verify_inputs(&all, keys, &mut signed, options.allow_rollback)?;
+            trusted_keys = keys.ids().map(|id| id.to_string()).collect();
+        }
+        None if !trusted_keys.is_empty() => {
+            return Err(StoreError::SignatureRequired {
+                path: dir.display().to_string(),
+                keys: trusted_keys.join(", "),
+            });
+        }
+        None => {}
+    }
+    if let Some(store) = &existing {
         for record in store.all_records()? {
             records.insert(record.id.clone(), record);
         }
     }
     let mut read = 0;
     let mut stored = 0;
-    for input in inputs {
+    for (input, files) in inputs.iter().zip(&files_per_input) {
         let mut batch = Vec::new();
-        read_input(input, &mut batch)?;
+        for file in files {
+            read_file(file, &mut batch)?;
+        }
         read += batch.len();
         let absolute = fs::canonicalize(input).unwrap_or_else(|_| input.clone()).display().to_string();
         sources.retain(|s| s.path != absolute);
@@ -334,7 +500,7 @@ pub fn import(dir: &Path, inputs: &[PathBuf]) -> Result<ImportSummary, StoreErro
             }
         }
     }
-    write_store(dir, &records, sources)?;
+    write_store(dir, &records, sources, trusted_keys, signed)?;
     Ok(ImportSummary { read, stored, total: records.len() })
 }
 
@@ -371,6 +537,8 @@ fn write_store(
     dir: &Path,
     records: &BTreeMap<String, Record>,
     sources: Vec<Source>,
+    trusted_keys: Vec<String>,
+    signed: BTreeMap<String, SignedFile>,
 ) -> Result<(), StoreError> {
     fs::create_dir_all(dir).map_err(io_error(dir))?;
     // Records stream to a temporary file: the store never sits in memory twice.
@@ -422,6 +590,8 @@ fn write_store(
         index_entries: index.len(),
         ecosystems,
         sources,
+        trusted_keys,
+        signed,
     };
     let meta_text = serde_json::to_vec_pretty(&meta)
         .map_err(|e| StoreError::Corrupt { path: dir.display().to_string(), reason: e.to_string() })?;

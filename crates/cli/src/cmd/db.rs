@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use kubesecops_core::Report;
-use kubesecops_vulndb::{default_dir, describe_age, import, rfc3339, DbStatus, Meta, Store};
+use kubesecops_vulndb::{
+    default_dir, describe_age, import_with, rfc3339, DbStatus, ImportOptions, Meta, Store, TrustedKeys,
+};
 
 use crate::{output, Status};
 
@@ -53,10 +55,21 @@ pub struct DbArgs {
 pub enum DbCommand {
     /// Import OSV records: JSON files, directories (recursively) and the per-ecosystem zip
     /// archives OSV publishes. Newer versions of a record replace older ones.
+    ///
+    /// With `--trusted-key`, every file read must carry a detached minisign signature beside
+    /// it (`FILE.minisig`, as `minisign -S -m FILE` writes it) by one of the keys; a file
+    /// signed before the one already imported under its signed name is refused, and the
+    /// database takes only signed inputs from then on.
     Import {
         /// Files, directories or zip archives.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// A minisign public key file (`minisign.pub`) whose signatures are trusted (repeatable).
+        #[arg(long = "trusted-key", value_name = "FILE")]
+        trusted_keys: Vec<PathBuf>,
+        /// Accept a signed file signed before the one already imported under its name.
+        #[arg(long, requires = "trusted_keys")]
+        allow_rollback: bool,
     },
     /// Show the database's sources, record counts and age.
     Info {
@@ -80,8 +93,16 @@ pub enum InfoFormat {
 pub fn run(args: DbArgs) -> Result<Status> {
     let dir = database_dir(args.db.as_deref())?;
     match args.command {
-        DbCommand::Import { paths } => {
-            let summary = import(&dir, &paths)?;
+        DbCommand::Import { paths, trusted_keys, allow_rollback } => {
+            let keys = TrustedKeys::load(&trusted_keys)?;
+            let trusted = (!keys.is_empty()).then_some(&keys);
+            let summary = import_with(&dir, &paths, ImportOptions { trusted, allow_rollback })?;
+            if trusted.is_some() {
+                eprintln!(
+                    "kubesecops: every input verified with key {}",
+                    keys.ids().map(|id| id.to_string()).collect::<Vec<_>>().join(", ")
+                );
+            }
             eprintln!(
                 "kubesecops: imported {} records ({} new or updated); {} records in {}",
                 summary.read,
@@ -122,6 +143,9 @@ fn write_table(out: &mut impl Write, dir: &std::path::Path, meta: &Meta) -> Resu
     for (ecosystem, count) in &meta.ecosystems {
         writeln!(out, "  {ecosystem:<width$}  {count}")?;
     }
+    if !meta.trusted_keys.is_empty() {
+        writeln!(out, "signed by   {}", meta.trusted_keys.join(", "))?;
+    }
     writeln!(out, "sources")?;
     for source in &meta.sources {
         writeln!(
@@ -132,12 +156,20 @@ fn write_table(out: &mut impl Write, dir: &std::path::Path, meta: &Meta) -> Resu
             rfc3339(source.imported)
         )?;
     }
+    if !meta.signed.is_empty() {
+        writeln!(out, "signed files")?;
+        for (name, file) in &meta.signed {
+            let signed = file.signed_at.map_or_else(|| "at an unknown time".to_string(), rfc3339);
+            writeln!(out, "  {name}  (key {}, signed {signed}; {})", file.key, file.path)?;
+        }
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kubesecops_vulndb::import;
 
     #[test]
     fn info_table_lists_counts_and_sources() {

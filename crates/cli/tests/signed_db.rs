@@ -1,0 +1,103 @@
+//! `db import --trusted-key` with keys and signatures made by the real `minisign` tool
+//! (Debian's `minisign` package; `.ci/run` installs it). Without `minisign`, the test says so
+//! and passes, except under `CI=true`, where a missing `minisign` fails it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn minisign() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).map(|dir| dir.join("minisign")).find(|p| p.is_file());
+    assert!(
+        found.is_some() || std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true: minisign must be on PATH (Debian package `minisign`)"
+    );
+    found
+}
+
+fn run(program: &Path, args: &[&str], cwd: &Path) -> Output {
+    let output = Command::new(program).args(args).current_dir(cwd).output().expect("run");
+    output
+}
+
+fn ok(output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn record(id: &str) -> String {
+    format!(
+        r#"{{"id": "{id}", "modified": "2024-01-01T00:00:00Z",
+            "affected": [{{"package": {{"ecosystem": "npm", "name": "left-pad"}}, "versions": ["1.0.0"]}}]}}"#
+    )
+}
+
+/// `minisign -G` without a password; returns the key id from the public key's comment.
+fn new_key(minisign: &Path, dir: &Path, name: &str) -> String {
+    ok(run(minisign, &["-G", "-W", "-p", &format!("{name}.pub"), "-s", &format!("{name}.sec")], dir));
+    let public = std::fs::read_to_string(dir.join(format!("{name}.pub"))).unwrap();
+    public.lines().next().unwrap().rsplit(' ').next().unwrap().to_string()
+}
+
+#[test]
+fn imports_files_signed_by_minisign_and_refuses_tampered_untrusted_and_unsigned_ones() {
+    let Some(minisign) = minisign() else {
+        eprintln!("minisign not on PATH: the signed import test did not run");
+        return;
+    };
+    let kubesecops = PathBuf::from(env!("CARGO_BIN_EXE_kubesecops"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key_id = new_key(&minisign, d, "trusted");
+    new_key(&minisign, d, "other");
+    std::fs::write(d.join("a.json"), record("GHSA-a")).unwrap();
+    std::fs::write(d.join("b.json"), record("GHSA-b")).unwrap();
+    // a.json prehashed (minisign's default), b.json in the legacy format.
+    ok(run(&minisign, &["-S", "-s", "trusted.sec", "-m", "a.json"], d));
+    ok(run(&minisign, &["-S", "-l", "-s", "trusted.sec", "-m", "b.json"], d));
+
+    let import = |args: &[&str]| {
+        let mut all = vec!["db", "import", "--db", "db"];
+        all.extend_from_slice(args);
+        run(&kubesecops, &all, d)
+    };
+    let out = ok(import(&["--trusted-key", "trusted.pub", "a.json", "b.json"]));
+    assert!(stderr(&out).contains(&format!("every input verified with key {key_id}")), "{}", stderr(&out));
+    let info = ok(run(&kubesecops, &["db", "info", "--db", "db"], d));
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    assert!(info.contains(&format!("signed by   {key_id}")), "{info}");
+    assert!(info.contains(&format!("  a.json  (key {key_id}, signed ")), "{info}");
+
+    // Changed after signing: refused, the file named, exit 2, nothing imported.
+    std::fs::write(d.join("c.json"), record("GHSA-c")).unwrap();
+    ok(run(&minisign, &["-S", "-s", "trusted.sec", "-m", "c.json"], d));
+    std::fs::write(d.join("c.json"), record("GHSA-evil")).unwrap();
+    let out = import(&["--trusted-key", "trusted.pub", "c.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("c.json: the signature c.json.minisig does not match"), "{}", stderr(&out));
+
+    // Signed by a key that is not trusted.
+    std::fs::write(d.join("d.json"), record("GHSA-d")).unwrap();
+    ok(run(&minisign, &["-S", "-s", "other.sec", "-m", "d.json"], d));
+    let out = import(&["--trusted-key", "trusted.pub", "d.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("which is not a trusted key"), "{}", stderr(&out));
+
+    // The store now takes only signed inputs.
+    let out = import(&["d.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("takes only signed inputs"), "{}", stderr(&out));
+
+    let info = ok(run(&kubesecops, &["db", "info", "--db", "db", "--format", "json"], d));
+    let meta: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(meta["records"], 2, "{meta}");
+}
