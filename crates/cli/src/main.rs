@@ -14,6 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cmd;
 mod filter;
+mod metrics;
 mod output;
 mod settings;
 

@@ -202,6 +202,25 @@ mod tests {
     }
 
     #[test]
+    fn the_scans_dashboard_names_only_rendered_metrics() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/grafana/kubesecops-scans.json");
+        let dashboard = std::fs::read_to_string(path).unwrap();
+        let mut report = Report::with_findings(vec![finding("R", Severity::Low, Some("n"))], Vec::new());
+        report.sections.insert("database".to_string(), serde_json::json!({"ageSeconds": 1}));
+        let rendered = text(&report, &[]);
+        let mut used = 0;
+        for (start, _) in dashboard.match_indices("kubesecops_") {
+            let tail = &dashboard[start..];
+            let name =
+                &tail[..tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len())];
+            assert!(rendered.contains(&format!("# TYPE {name} gauge")), "{name} is not rendered");
+            used += 1;
+        }
+        assert!(used >= 10, "{used}");
+    }
+
+    #[test]
     fn label_names_follow_prometheus() {
         assert!(is_label_name("repo") && is_label_name("_x9"));
         assert!(

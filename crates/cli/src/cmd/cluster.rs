@@ -19,6 +19,7 @@ use kubesecops_policy::{PolicyOptions, PolicySet};
 use kubesecops_report::{render, Format, RenderConfig};
 
 use crate::filter::{self, IgnoreFile};
+use crate::metrics::MetricsArgs;
 use crate::{output, Status};
 
 /// Flags of `kubesecops cluster`.
@@ -121,6 +122,8 @@ pub struct ScanArgs {
     /// Objects per list request.
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub page_size: u32,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Flags of `kubesecops cluster snapshot`.
@@ -180,6 +183,7 @@ fn summary_notices(summary: &ListSummary, path: &str) -> Vec<ReportError> {
 }
 
 fn scan(args: ScanArgs) -> Result<Status> {
+    let metrics = args.metrics.start()?;
     let format = Format::from_str(&args.format).map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let level: Level = args.pss_level.parse().map_err(|e| anyhow::anyhow!("--pss-level: {e}"))?;
     let version: Version = args.pss_version.parse().map_err(|e| anyhow::anyhow!("--pss-version: {e}"))?;
@@ -298,6 +302,9 @@ fn scan(args: ScanArgs) -> Result<Status> {
     };
     render(&report, format, &render_config, &mut out)?;
     out.flush()?;
+    if let Some(metrics) = &metrics {
+        metrics.publish("cluster", &report, status)?;
+    }
     let partial = if summary.partial() {
         format!(", PARTIAL: {} resource list(s) not seen", summary.gaps.len())
     } else {

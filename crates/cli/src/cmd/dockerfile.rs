@@ -14,6 +14,7 @@ use kubesecops_image::dockerfile;
 use kubesecops_report::{render, Format, RenderConfig};
 use kubesecops_secrets::{builtin, Scanner};
 
+use crate::metrics::MetricsArgs;
 use crate::{output, Status};
 
 /// Flags of `kubesecops dockerfile`.
@@ -37,10 +38,13 @@ pub struct DockerfileArgs {
     /// Skip a rule (id); repeatable.
     #[arg(long, value_name = "ID")]
     pub skip: Vec<String>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Runs the rules and writes the report.
 pub fn run(args: DockerfileArgs) -> Result<Status> {
+    let metrics = args.metrics.start()?;
     let format = Format::from_str(&args.format).map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let scanner = Scanner::new(builtin::ruleset());
     let check = super::image::secret_check(&scanner);
@@ -83,5 +87,8 @@ pub fn run(args: DockerfileArgs) -> Result<Status> {
     config.color = output::stdout_is_terminal(args.output.as_deref());
     render(&report, format, &config, &mut out)?;
     out.flush()?;
+    if let Some(metrics) = &metrics {
+        metrics.publish("dockerfile", &report, status)?;
+    }
     Ok(status)
 }

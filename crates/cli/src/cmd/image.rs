@@ -24,6 +24,7 @@ use kubesecops_vulndb::{
 };
 use serde_json::{json, Value};
 
+use crate::metrics::MetricsArgs;
 use crate::{output, Status};
 
 /// Largest layer file handed to the secret scanner.
@@ -74,6 +75,8 @@ pub struct ImageArgs {
     /// Skip a rule (id) or vulnerability (id or alias); repeatable.
     #[arg(long, value_name = "ID")]
     pub skip: Vec<String>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Output formats of `image`: the shared report or an SBOM.
@@ -311,6 +314,7 @@ fn sbom_of(scanned: &Scanned) -> Sbom {
 
 /// Runs the scan and writes the report.
 pub fn run(args: ImageArgs) -> Result<Status> {
+    let metrics = args.metrics.start()?;
     let format = parse_format(&args.format)?;
     let scanners = parse_scanners(&args.scanners)?;
     let severities = match &args.severity {
@@ -358,6 +362,11 @@ pub fn run(args: ImageArgs) -> Result<Status> {
     };
 
     let mut out = output::open(args.output.as_deref())?;
+    // Built for every format: metrics count its findings whatever the output.
+    let mut report = Report::with_findings(findings, Vec::new());
+    if let Some((_, status)) = &database {
+        super::db::attach_status(&mut report, status)?;
+    }
     match format {
         ImageFormat::CycloneDx | ImageFormat::Spdx => {
             let mut sbom = sbom_of(&scanned);
@@ -372,10 +381,6 @@ pub fn run(args: ImageArgs) -> Result<Status> {
             writeln!(out)?;
         }
         ImageFormat::Report(format) => {
-            let mut report = Report::with_findings(findings, Vec::new());
-            if let Some((_, status)) = &database {
-                super::db::attach_status(&mut report, status)?;
-            }
             report.sections.insert("packages".to_string(), packages_json(&scanned.inventory));
             if let Some(image) = &scanned.image {
                 report.sections.insert("image".to_string(), image.clone());
@@ -403,6 +408,9 @@ pub fn run(args: ImageArgs) -> Result<Status> {
             .map(|n| format!(", {n}"))
             .unwrap_or_default()
     );
+    if let Some(metrics) = &metrics {
+        metrics.publish("image", &report, exit)?;
+    }
     Ok(exit)
 }
 

@@ -12,6 +12,7 @@ use kubesecops_report::{render, Format, RenderConfig};
 use kubesecops_sbom::{cyclonedx, spdx, WriteOptions};
 use kubesecops_vulndb::{match_packages, parse_severity_list, vulnerability_findings, FindingOptions};
 
+use crate::metrics::MetricsArgs;
 use crate::{output, Status};
 
 /// Flags of `kubesecops sbom`.
@@ -39,6 +40,8 @@ pub struct SbomArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Output formats of `sbom`: the shared report or an SBOM.
@@ -61,6 +64,7 @@ fn parse_format(text: &str) -> Result<SbomFormat> {
 
 /// Runs the scan and writes the report.
 pub fn run(args: SbomArgs) -> Result<Status> {
+    let metrics = args.metrics.start()?;
     let format = parse_format(&args.format)?;
     let severities = match &args.severity {
         Some(list) => parse_severity_list(list).map_err(|e| anyhow::anyhow!("--severity: {e}"))?,
@@ -99,6 +103,9 @@ pub fn run(args: SbomArgs) -> Result<Status> {
     };
     let kept_matches: Vec<_> = matches.into_iter().filter(|m| options.keeps(m)).collect();
     let mut out = output::open(args.output.as_deref())?;
+    // Built for every format: metrics count its findings whatever the output.
+    let mut report = Report::with_findings(findings, Vec::new());
+    super::db::attach_status(&mut report, &status)?;
     match format {
         SbomFormat::CycloneDx | SbomFormat::Spdx => {
             sbom.set_vulnerabilities(&kept_matches);
@@ -111,14 +118,15 @@ pub fn run(args: SbomArgs) -> Result<Status> {
             writeln!(out)?;
         }
         SbomFormat::Report(format) => {
-            let mut report = Report::with_findings(findings, Vec::new());
-            super::db::attach_status(&mut report, &status)?;
             report.sections.insert("packages".to_string(), serde_json::Value::from(sbom.packages.len()));
             let config = RenderConfig::new(env!("CARGO_PKG_VERSION"));
             render(&report, format, &config, &mut out)?;
         }
     }
     out.flush()?;
+    if let Some(metrics) = &metrics {
+        metrics.publish("sbom", &report, exit)?;
+    }
     Ok(exit)
 }
 

@@ -21,6 +21,7 @@ use kubesecops_secrets::{builtin as secret_rules, Input, Scanner};
 use rayon::prelude::*;
 
 use crate::filter::{self, Choices};
+use crate::metrics::MetricsArgs;
 use crate::{output, settings, Status};
 
 /// Flags of `kubesecops scan`. Each overrides the matching key of `kubesecops.toml`.
@@ -76,6 +77,8 @@ pub struct ScanArgs {
     /// repeatable.
     #[arg(long, value_name = "PACKAGE")]
     pub rego_namespace: Vec<String>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// Everything one source contributed.
@@ -332,6 +335,7 @@ fn gatekeeper_pass(
 
 /// Runs the scan and writes the report.
 pub fn run(args: ScanArgs) -> Result<Status> {
+    let metrics = args.metrics.start()?;
     let resolved = resolve(&args)?;
     let skip = &resolved.choices.skip;
     let engine = Engine::new(resolved.config.clone(), |meta| !skip.iter().any(|id| meta.matches(id)));
@@ -440,6 +444,9 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     };
     render(&report, resolved.format, &config, &mut out)?;
     out.flush()?;
+    if let Some(metrics) = &metrics {
+        metrics.publish("scan", &report, status)?;
+    }
     if std::io::stderr().is_terminal() {
         eprintln!(
             "kubesecops: {} source(s), {objects} object(s), {} rule(s): {finding_count} finding(s), {} error(s)",

@@ -13,6 +13,7 @@ use kubesecops_report::{render, Format, RenderConfig};
 use kubesecops_secrets::{builtin, config, scan_history, scan_paths, Ruleset, Scanner, BINARY_SKIPPED};
 
 use crate::filter::{self, Choices};
+use crate::metrics::MetricsArgs;
 use crate::{output, Status};
 
 /// Flags of `kubesecops secrets`.
@@ -53,6 +54,8 @@ pub struct SecretsArgs {
     /// A previous JSON report: report only findings that are not in it.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
 }
 
 /// The ruleset: the gitleaks config when given, else the built-in rules; minus skipped rules.
@@ -76,6 +79,7 @@ fn ruleset(args: &SecretsArgs) -> Result<Ruleset> {
 
 /// Runs the scan and writes the report.
 pub fn run(args: SecretsArgs) -> Result<Status> {
+    let metrics = args.metrics.start()?;
     let format = Format::from_str(&args.format).map_err(|e| anyhow::anyhow!("--format: {e}"))?;
     let scanner = Scanner::new(ruleset(&args)?);
     let mut findings: Vec<Finding> = Vec::new();
@@ -152,6 +156,9 @@ pub fn run(args: SecretsArgs) -> Result<Status> {
     config.color = output::stdout_is_terminal(args.output.as_deref());
     render(&report, format, &config, &mut out)?;
     out.flush()?;
+    if let Some(metrics) = &metrics {
+        metrics.publish("secrets", &report, status)?;
+    }
     if std::io::stderr().is_terminal() {
         eprintln!(
             "kubesecops: {inputs} {}, {:.1} MB, {} rule(s): {finding_count} finding(s), {} error(s)",
