@@ -2,45 +2,14 @@
 //! Prometheus Pushgateway, which a real Prometheus scrapes (Debian's `prometheus-pushgateway`
 //! and `prometheus` packages, local phase).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kubesecops_e2e::{
-    find_program, free_port, kubesecops, kubesecops_bin, require, workspace_root, ChildGuard,
+    find_program, free_port, http, kubesecops, kubesecops_bin, percent_encode as encode, require, wait_for,
+    workspace_root, ChildGuard,
 };
-
-/// GET over HTTP/1.0 (no chunked answers): status and body.
-fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    stream.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes()).ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let (_, body) = text.split_once("\r\n\r\n")?;
-    Some((status, body.to_string()))
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 fn start(program: &std::path::Path, args: &[String], ready: SocketAddr, name: &str) -> ChildGuard {
     let child = Command::new(program)
@@ -51,7 +20,7 @@ fn start(program: &std::path::Path, args: &[String], ready: SocketAddr, name: &s
         .unwrap_or_else(|e| panic!("{name} starts: {e}"));
     let guard = ChildGuard(child);
     wait_for(&format!("{name} /-/ready"), Duration::from_secs(60), || {
-        get(ready, "/-/ready").is_some_and(|(status, _)| status == 200)
+        http("GET", ready, "/-/ready", "").is_some_and(|(status, _)| status == 200)
     });
     guard
 }
@@ -139,7 +108,7 @@ fn local_metrics_scan_pushes_to_a_pushgateway_that_prometheus_scrapes() {
         counts["HIGH"]
     );
     assert!(text.lines().any(|l| l == high), "{high} not in\n{text}");
-    let (_, pushed) = get(gateway, "/metrics").unwrap();
+    let (_, pushed) = http("GET", gateway, "/metrics", "").unwrap();
     assert!(
         pushed.contains("kubesecops_findings_by_severity{") && pushed.contains("repo=\"org/app\""),
         "{pushed}"
@@ -147,7 +116,7 @@ fn local_metrics_scan_pushes_to_a_pushgateway_that_prometheus_scrapes() {
 
     // Prometheus scraped them, with the pushed labels.
     let query = |expr: &str| {
-        let (_, body) = get(prom, &format!("/api/v1/query?query={}", encode(expr)))?;
+        let (_, body) = http("GET", prom, &format!("/api/v1/query?query={}", encode(expr)), "")?;
         let value: serde_json::Value = serde_json::from_str(&body).ok()?;
         value["data"]["result"][0]["value"][1].as_str().map(str::to_string)
     };
@@ -175,7 +144,7 @@ fn local_metrics_scan_pushes_to_a_pushgateway_that_prometheus_scrapes() {
     }
     assert!(exprs.len() >= 10, "{exprs:?}");
     for expr in &exprs {
-        let (status, body) = get(prom, &format!("/api/v1/query?query={}", encode(expr))).unwrap();
+        let (status, body) = http("GET", prom, &format!("/api/v1/query?query={}", encode(expr)), "").unwrap();
         let value: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!((status, value["status"].as_str()), (200, Some("success")), "{expr}: {body}");
         let results = value["data"]["result"].as_array().map_or(0, Vec::len);
