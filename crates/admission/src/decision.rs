@@ -247,6 +247,7 @@ impl Policies {
                     data_paths: rego.data.iter().map(|p| config.resolve(p)).collect(),
                     namespaces: rego.namespaces.clone(),
                     timeout: deadline,
+                    trusted: None,
                 };
                 let set = PolicySet::load(&options)
                     .map_err(|errors| ConfigError::Policies { group: "rego", errors })?;

@@ -1,6 +1,7 @@
-//! `db import --trusted-key` with keys and signatures made by the real `minisign` tool
-//! (Debian's `minisign` package; `.ci/run` installs it). Without `minisign`, the test says so
-//! and passes, except under `CI=true`, where a missing `minisign` fails it.
+//! Signed inputs (`db import --trusted-key`, `scan --policy-key`) with keys and signatures made
+//! by the real `minisign` tool (Debian's `minisign` package; `.ci/run` installs it). Without
+//! `minisign`, the tests say so and pass, except under `CI=true`, where a missing `minisign`
+//! fails them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -100,4 +101,55 @@ fn imports_files_signed_by_minisign_and_refuses_tampered_untrusted_and_unsigned_
     let info = ok(run(&kubesecops, &["db", "info", "--db", "db", "--format", "json"], d));
     let meta: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(meta["records"], 2, "{meta}");
+}
+
+#[test]
+fn scan_loads_only_policies_signed_by_a_policy_key() {
+    let Some(minisign) = minisign() else {
+        eprintln!("minisign not on PATH: the signed policy test did not run");
+        return;
+    };
+    let kubesecops = PathBuf::from(env!("CARGO_BIN_EXE_kubesecops"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    new_key(&minisign, d, "policies");
+    std::fs::create_dir(d.join("policy")).unwrap();
+    std::fs::write(
+        d.join("policy/team.rego"),
+        "package main\n\ndeny[msg] {\n  input.kind == \"Pod\"\n  msg := \"pods need an owner\"\n}\n",
+    )
+    .unwrap();
+    ok(run(&minisign, &["-S", "-s", "policies.sec", "-m", "policy/team.rego"], d));
+    std::fs::write(
+        d.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: a:1}]}\n",
+    )
+    .unwrap();
+    let scan = || {
+        run(
+            &kubesecops,
+            &["scan", "pod.yaml", "--policy", "policy", "--policy-key", "policies.pub", "-f", "json"],
+            d,
+        )
+    };
+    let out = scan();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    assert!(
+        report["findings"].as_array().unwrap().iter().any(|f| f["message"] == "pods need an owner"),
+        "{report}"
+    );
+
+    // Changed after signing: not loaded, named in the report's errors, exit 2.
+    let text = std::fs::read_to_string(d.join("policy/team.rego")).unwrap();
+    std::fs::write(d.join("policy/team.rego"), text.replace("Pod", "Nothing")).unwrap();
+    let out = scan();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("team.rego") && errors.contains("does not match"), "{errors}");
+    assert!(
+        !report["findings"].as_array().unwrap().iter().any(|f| f["message"] == "pods need an owner"),
+        "{report}"
+    );
 }

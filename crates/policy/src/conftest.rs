@@ -9,6 +9,7 @@ use std::time::Duration;
 use kubesecops_core::{fingerprint, Finding, ReportError, RuleRef, Severity};
 use kubesecops_k8s::loader::load_text;
 use kubesecops_k8s::Object;
+use kubesecops_trust::TrustedKeys;
 use regex::Regex;
 use regorus::Engine;
 use serde_json::Value as Json;
@@ -29,6 +30,9 @@ pub struct PolicyOptions {
     pub namespaces: Vec<String>,
     /// Time limit of one rule evaluation.
     pub timeout: Duration,
+    /// With keys, every policy and data file must carry a detached minisign signature
+    /// (`FILE.minisig`) by one of them; a file without one is an error and is not loaded.
+    pub trusted: Option<TrustedKeys>,
 }
 
 impl Default for PolicyOptions {
@@ -38,6 +42,7 @@ impl Default for PolicyOptions {
             data_paths: Vec::new(),
             namespaces: vec!["main".to_string()],
             timeout: DEFAULT_TIMEOUT,
+            trusted: None,
         }
     }
 }
@@ -72,6 +77,17 @@ pub struct PolicySet {
     gatekeeper: Gatekeeper,
 }
 
+/// Checks `path`'s signature when the options trust keys.
+fn verify(options: &PolicyOptions, path: &Path) -> Result<(), ReportError> {
+    let Some(keys) = &options.trusted else { return Ok(()) };
+    keys.verify(path).map(drop).map_err(|e| {
+        let shown = path.display().to_string();
+        let message = e.to_string();
+        let message = message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message).to_string();
+        ReportError::at(shown, None, message)
+    })
+}
+
 impl PolicySet {
     /// Loads `.rego` modules (`*_test.rego` excepted) and Gatekeeper templates and
     /// constraints from the policy paths, and the data files. Every file that fails to read,
@@ -100,6 +116,10 @@ impl PolicySet {
                 }
             };
             for path in paths {
+                if let Err(err) = verify(options, &path) {
+                    errors.push(err);
+                    continue;
+                }
                 let text = match files::read_text(&path) {
                     Ok(text) => text,
                     Err(err) => {
@@ -139,6 +159,10 @@ impl PolicySet {
                 }
             };
             for path in paths {
+                if let Err(err) = verify(options, &path) {
+                    errors.push(err);
+                    continue;
+                }
                 match files::read_data(root, &path) {
                     Ok(doc) => {
                         if let Err(message) = files::merge(&mut data, doc, "data") {

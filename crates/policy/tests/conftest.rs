@@ -228,3 +228,44 @@ fn policy_set_is_shared_across_threads() {
     });
     assert_eq!(counts, [2, 2, 2, 2]);
 }
+
+#[test]
+fn with_trusted_keys_only_signed_policy_and_data_files_load() {
+    use kubesecops_trust::testing::TestKey;
+    use kubesecops_trust::{signature_path, TrustedKeys};
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::new(5, *b"policies");
+    let public = dir.path().join("policies.pub");
+    fs::write(&public, key.public_file()).unwrap();
+    let policies = dir.path().join("policies");
+    write(&policies, "privileged.rego", PRIVILEGED);
+    let sign = |path: &Path| {
+        let text = fs::read(path).unwrap();
+        fs::write(signature_path(path), key.sign(&text, "timestamp:1\tfile:x", true)).unwrap();
+    };
+    sign(&policies.join("privileged.rego"));
+    let data = dir.path().join("data.yaml");
+    fs::write(&data, "allowed: [a]\n").unwrap();
+    sign(&data);
+    let trusted = PolicyOptions {
+        policy_paths: vec![policies.clone()],
+        data_paths: vec![data.clone()],
+        trusted: Some(TrustedKeys::load(&[public]).unwrap()),
+        ..PolicyOptions::default()
+    };
+    let set = PolicySet::load(&trusted).unwrap();
+    assert_eq!(set.evaluate(&objects(PODS)[0]).0.len(), 2);
+
+    // A policy changed after signing and an unsigned one are errors naming them, not loaded.
+    fs::write(policies.join("privileged.rego"), PRIVILEGED.replace("privileged", "privileged == false"))
+        .unwrap();
+    write(&policies, "extra.rego", "package main\n");
+    fs::write(&data, "allowed: [b]\n").unwrap();
+    let errors = PolicySet::load(&trusted).err().unwrap();
+    let text: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect();
+    assert_eq!(errors.len(), 3, "{text:?}");
+    assert!(text[0].contains("extra.rego: not signed"), "{text:?}");
+    assert!(text[1].contains("privileged.rego: the signature"), "{text:?}");
+    assert!(text[2].contains("data.yaml: the signature"), "{text:?}");
+}

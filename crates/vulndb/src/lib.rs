@@ -19,6 +19,7 @@ pub mod version;
 
 pub use cvss::Level;
 pub use findings::{parse_severity_list, report_severity, vulnerability_findings, FindingOptions};
+pub use kubesecops_trust::{KeyId, TrustError, TrustedKeys};
 pub use matching::{match_packages, normalize_ecosystem, os_ecosystem, PackageRef, VulnMatch};
 pub use osv::Record;
 pub use status::{describe_age, open_for_scan, DbStatus, OldestSignature, STALE_AFTER};
@@ -26,5 +27,4 @@ pub use store::{
     default_dir, import, import_with, parse_records, rfc3339, ImportOptions, ImportSummary, Meta, SignedFile,
     Source, Store, StoreError, Vuln,
 };
-pub use kubesecops_trust::{KeyId, TrustError, TrustedKeys};
 pub use version::{Ecosystem, VersionError};

@@ -18,6 +18,7 @@ use kubesecops_k8s::{discover, load_source, LoadOptions, Object, Source};
 use kubesecops_policy::{Inventory, PolicyOptions, PolicySet};
 use kubesecops_report::{render, Format, RenderConfig};
 use kubesecops_secrets::{builtin as secret_rules, Input, Scanner};
+use kubesecops_trust::TrustedKeys;
 use rayon::prelude::*;
 
 use crate::filter::{self, Choices};
@@ -77,6 +78,10 @@ pub struct ScanArgs {
     /// repeatable.
     #[arg(long, value_name = "PACKAGE")]
     pub rego_namespace: Vec<String>,
+    /// A minisign public key (`minisign.pub`); with one, every `--policy` and `--data` file
+    /// must carry a signature by one of the keys beside it (`FILE.minisig`); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub policy_key: Vec<PathBuf>,
     #[command(flatten)]
     pub metrics: MetricsArgs,
 }
@@ -304,6 +309,13 @@ fn load_policies(args: &ScanArgs) -> (Option<PolicySet>, Vec<ReportError>) {
     };
     if !args.rego_namespace.is_empty() {
         options.namespaces = args.rego_namespace.clone();
+    }
+    if !args.policy_key.is_empty() {
+        match TrustedKeys::load(&args.policy_key) {
+            Ok(keys) => options.trusted = Some(keys),
+            // A key that cannot be read must not leave the policies unchecked.
+            Err(e) => return (None, vec![ReportError::at("--policy-key", None, e.to_string())]),
+        }
     }
     match PolicySet::load(&options) {
         Ok(set) => (Some(set), Vec::new()),
