@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use aho_corasick::AhoCorasick;
 use regex::Regex;
 
-use crate::goregex::{self, RegexError};
+use crate::goregex::{self, Budget, CompileError, OverBudget, RegexError};
 
 /// How the checks of one allowlist combine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -62,6 +62,29 @@ pub enum AllowlistError {
     /// A path or content pattern does not compile.
     #[error(transparent)]
     Regex(#[from] RegexError),
+    /// A path or content pattern does not fit in what is left of its config's budget
+    /// ([`goregex::CONFIG_BUDGET`]).
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+}
+
+impl From<CompileError> for AllowlistError {
+    fn from(err: CompileError) -> AllowlistError {
+        match err {
+            CompileError::Invalid(err) => AllowlistError::Regex(err),
+            CompileError::OverBudget(err) => AllowlistError::OverBudget(err),
+        }
+    }
+}
+
+/// When an allowlist's regexes are compiled.
+enum Compile<'b> {
+    /// At first use (built-in allowlists).
+    Lazy,
+    /// Now.
+    Now,
+    /// Now, charged to a config's budget.
+    Within(&'b mut Budget),
 }
 
 /// A compiled allowlist.
@@ -106,14 +129,19 @@ pub(crate) struct Candidate<'a> {
 impl Allowlist {
     /// Compiles and validates a spec.
     pub fn new(spec: &AllowlistSpec) -> Result<Allowlist, AllowlistError> {
-        Allowlist::build(spec, true)
+        Allowlist::build(spec, Compile::Now)
+    }
+
+    /// Compiles and validates a spec of a config, charging its regexes to the config's budget.
+    pub(crate) fn within(spec: &AllowlistSpec, budget: &mut Budget) -> Result<Allowlist, AllowlistError> {
+        Allowlist::build(spec, Compile::Within(budget))
     }
 
     /// A built-in allowlist, whose regexes are compiled when first needed: compiling those of
     /// every built-in rule was most of the secret scanner's construction, which a scan waits
     /// for. The built-in tests compile every one of them, so this cannot fail at run time.
     pub(crate) fn built_in(spec: &AllowlistSpec) -> Result<Allowlist, AllowlistError> {
-        Allowlist::build(spec, false)
+        Allowlist::build(spec, Compile::Lazy)
     }
 
     /// Compiles every regex now (built-in allowlists compile theirs at first use).
@@ -124,7 +152,7 @@ impl Allowlist {
         }
     }
 
-    fn build(spec: &AllowlistSpec, compile: bool) -> Result<Allowlist, AllowlistError> {
+    fn build(spec: &AllowlistSpec, mut compile: Compile<'_>) -> Result<Allowlist, AllowlistError> {
         if spec.commits.is_empty()
             && spec.paths.is_empty()
             && spec.regexes.is_empty()
@@ -149,9 +177,9 @@ impl Allowlist {
             description: spec.description.clone(),
             condition: spec.condition,
             commits,
-            paths: join_or(&spec.paths, compile)?,
+            paths: join_or(&spec.paths, &mut compile)?,
             regex_target: spec.regex_target,
-            regexes: join_or(&spec.regexes, compile)?,
+            regexes: join_or(&spec.regexes, &mut compile)?,
             stopwords,
         })
     }
@@ -219,23 +247,32 @@ impl Allowlist {
     }
 }
 
-/// Joins patterns into one `(?:a|b|c)` alternation, as gitleaks does. Each pattern is
-/// compiled alone first so that an error names the pattern that is wrong.
-/// The patterns as one regex; with `compile`, each is validated and the whole compiled now.
-fn join_or(patterns: &[String], compile: bool) -> Result<Option<JoinedRegex>, RegexError> {
+/// Joins patterns into one `(?:a|b|c)` alternation, as gitleaks does. Unless compiled
+/// lazily, each pattern is compiled alone first so that an error names the pattern that is
+/// wrong, then the whole.
+fn join_or(patterns: &[String], compile: &mut Compile<'_>) -> Result<Option<JoinedRegex>, AllowlistError> {
     if patterns.is_empty() {
         return Ok(None);
     }
     // Joined like gitleaks: a flag group such as `(?i)` opening one pattern therefore
     // applies to the patterns after it, exactly as in gitleaks.
     let joined = JoinedRegex { pattern: format!("(?:{})", patterns.join("|")), compiled: Arc::default() };
-    if compile {
-        for pattern in patterns {
-            goregex::compile(pattern)?;
+    let regex = match compile {
+        Compile::Lazy => return Ok(Some(joined)),
+        Compile::Now => {
+            for pattern in patterns {
+                goregex::compile(pattern)?;
+            }
+            goregex::compile(&joined.pattern)?
         }
-        let regex = goregex::compile(&joined.pattern)?;
-        joined.compiled.get_or_init(|| regex);
-    }
+        Compile::Within(budget) => {
+            for pattern in patterns {
+                budget.validate(pattern)?;
+            }
+            budget.compile(&joined.pattern)?
+        }
+    };
+    joined.compiled.get_or_init(|| regex);
     Ok(Some(joined))
 }
 

@@ -15,6 +15,10 @@
 //!   `disabledRules`. A rule of the extending config with the id of a base rule overrides the
 //!   base's description, regex, path, entropy and secret group when it sets them, and adds
 //!   its keywords, tags and allowlists.
+//!
+//! The regexes of a config and of the configs it extends may take
+//! [`CONFIG_BUDGET`] together; the regex that would take more is an
+//! error naming its rule (or allowlist) and line.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -25,7 +29,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use crate::allowlist::{Allowlist, AllowlistSpec, Condition, RegexTarget};
-use crate::goregex;
+use crate::goregex::{Budget, CONFIG_BUDGET};
 use crate::rule::{Required, Rule, RuleRegex};
 use crate::scanner::Ruleset;
 
@@ -77,7 +81,17 @@ pub fn load_file_with(path: &Path, options: &LoadOptions) -> Result<Ruleset, Con
 /// Parses a gitleaks config given as text; `path` names it in errors and anchors relative
 /// extend paths.
 pub fn load(text: &str, path: &Path, options: &LoadOptions) -> Result<Ruleset, ConfigError> {
-    let loader = Loader { options };
+    load_with_budget(text, path, options, CONFIG_BUDGET)
+}
+
+/// [`load`] with a regex budget of `budget` bytes instead of [`CONFIG_BUDGET`].
+pub(crate) fn load_with_budget(
+    text: &str,
+    path: &Path,
+    options: &LoadOptions,
+    budget: usize,
+) -> Result<Ruleset, ConfigError> {
+    let mut loader = Loader { options, budget: Budget::new(budget) };
     let mut config = loader.translate(text, path, 0)?;
     config.finish()?;
     Ok(Ruleset {
@@ -91,6 +105,8 @@ pub fn load(text: &str, path: &Path, options: &LoadOptions) -> Result<Ruleset, C
 
 struct Loader<'o> {
     options: &'o LoadOptions,
+    /// What the regexes compiled so far left of the config's budget.
+    budget: Budget,
 }
 
 /// A rule with the line it was declared on.
@@ -313,14 +329,15 @@ impl Doc<'_> {
         table: &DeTable<'_>,
         span: &Range<usize>,
         prefix: &str,
+        budget: &mut Budget,
     ) -> Result<Allowlist, ConfigError> {
         let spec = self.allowlist_spec(table, span, prefix)?;
-        Allowlist::new(&spec).map_err(|e| self.error(Some(span), format!("{prefix} {e}")))
+        Allowlist::within(&spec, budget).map_err(|e| self.error(Some(span), format!("{prefix} {e}")))
     }
 }
 
 impl Loader<'_> {
-    fn translate(&self, text: &str, path: &Path, depth: usize) -> Result<Translated, ConfigError> {
+    fn translate(&mut self, text: &str, path: &Path, depth: usize) -> Result<Translated, ConfigError> {
         let doc = Doc { file: path.display().to_string(), text };
         let root =
             DeTable::parse(text).map_err(|e| doc.error(e.span().as_ref(), e.message().trim().to_string()))?;
@@ -359,7 +376,7 @@ impl Loader<'_> {
         let mut allowlists = Vec::new();
         let mut targeted = Vec::new();
         for (table, span) in old.into_iter().chain(new) {
-            let allowlist = doc.allowlist(table, &span, "[[allowlists]]")?;
+            let allowlist = doc.allowlist(table, &span, "[[allowlists]]", &mut self.budget)?;
             let targets = doc.strings(table, "targetRules")?;
             if targets.is_empty() {
                 allowlists.push(allowlist);
@@ -441,11 +458,16 @@ impl Loader<'_> {
         candidates.into_iter().find(|c| c.is_file())
     }
 
-    fn rule(&self, doc: &Doc<'_>, table: &DeTable<'_>, span: &Range<usize>) -> Result<Located, ConfigError> {
+    fn rule(
+        &mut self,
+        doc: &Doc<'_>,
+        table: &DeTable<'_>,
+        span: &Range<usize>,
+    ) -> Result<Located, ConfigError> {
         let id = doc.string(table, "id")?.unwrap_or_default();
-        let compile = |key: &str| -> Result<Option<regex::Regex>, ConfigError> {
+        let mut compile = |key: &str| -> Result<Option<regex::Regex>, ConfigError> {
             match doc.string(table, key)? {
-                Some(p) if !p.is_empty() => goregex::compile(&p).map(Some).map_err(|e| {
+                Some(p) if !p.is_empty() => self.budget.compile(&p).map(Some).map_err(|e| {
                     let at = get(table, key).map(|v| v.span());
                     doc.error(at.as_ref(), format!("{id}: {key}: {e}"))
                 }),
@@ -466,7 +488,12 @@ impl Loader<'_> {
         }
         let mut allowlists = Vec::new();
         for (t, s) in old.into_iter().chain(new) {
-            allowlists.push(doc.allowlist(t, &s, &format!("{id}: [[rules.allowlists]]"))?);
+            allowlists.push(doc.allowlist(
+                t,
+                &s,
+                &format!("{id}: [[rules.allowlists]]"),
+                &mut self.budget,
+            )?);
         }
         let mut required = Vec::new();
         for (t, s) in doc.tables(table, "required")? {

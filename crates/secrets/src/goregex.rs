@@ -11,11 +11,37 @@
 //!   and set operations there.
 //! - Go's `\Q...\E` quoting and octal escapes (`\101`) do not exist in Rust, and `\<` `\>`
 //!   are literals in Go but word-boundary assertions in Rust.
+//!
+//! The regexes of a gitleaks config share one memory budget, [`CONFIG_BUDGET`]: each is
+//! measured as it is compiled, and the one that does not fit is an error instead of hundreds
+//! of megabytes.
 
 use regex::{Regex, RegexBuilder};
+use regex_automata::{meta, util::syntax};
 
 /// Compiled programs may be large for patterns such as `[\w.-]{0,50}?` under `(?i)`.
 const SIZE_LIMIT: usize = 64 << 20;
+
+/// The memory the regexes of one gitleaks config may take together, in bytes (256 MiB).
+///
+/// Each regex a config keeps (a rule's `regex` and `path`, the joined `regexes` and `paths` of
+/// each allowlist, in the config and in the configs it extends) is charged what it takes once
+/// compiled, as the `regex` crate's engine measures it, plus three times the capacity its lazy
+/// DFA caches may grow to while searching (forward, reverse, and the reverse search some
+/// patterns start from an inner literal), per search thread. That capacity is twice the
+/// regex's compiled size, at least 64 KiB and at most 2 MiB, the regex crate's default
+/// (capacities of once the compiled size made some of gitleaks' generic rules hundreds of
+/// times slower). gitleaks' own default config (222 rules, 242 regexes) is charged about
+/// 106 MiB; built-in rules (`[extend] useDefault`) are not charged.
+pub const CONFIG_BUDGET: usize = 256 << 20;
+
+/// A config regex's lazy-DFA cache capacity: its compiled size times this, within
+/// [`CACHE_MIN`] and [`CACHE_MAX`] (see [`CONFIG_BUDGET`]).
+const CACHE_PER_COMPILED_BYTE: usize = 2;
+const CACHE_MIN: usize = 64 << 10;
+const CACHE_MAX: usize = 2 << 20;
+/// Lazy DFAs a regex may search with, each with its own cache.
+const CACHES_PER_REGEX: usize = 3;
 
 /// A Go pattern that could not be compiled; the message is the regex crate's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,18 +53,170 @@ pub struct RegexError {
     pub message: String,
 }
 
+/// A config regex that does not fit in what is left of its config's [`CONFIG_BUDGET`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverBudget {
+    /// The budget, in bytes.
+    pub budget: usize,
+    /// Bytes charged to the regexes compiled before this one.
+    pub used: usize,
+    /// How many regexes were compiled before this one.
+    pub regexes: usize,
+    /// What this regex would be charged, when it compiled within what was left.
+    pub needed: Option<usize>,
+}
+
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let left = mib(self.budget.saturating_sub(self.used));
+        write!(
+            f,
+            "the regexes of this config (with those of the configs it extends) would take more than the {} \
+             allowed (compiled size and search caches): ",
+            mib(self.budget)
+        )?;
+        match self.needed {
+            Some(needed) => write!(f, "this one needs {}, {left} is left", mib(needed))?,
+            None => write!(f, "this one alone compiles to more than the {left} left")?,
+        }
+        let regexes = if self.regexes == 1 { "regex" } else { "regexes" };
+        write!(f, " after the {} {regexes} before it", self.regexes)
+    }
+}
+
+impl std::error::Error for OverBudget {}
+
+/// Why a pattern of a config was not compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CompileError {
+    /// The pattern is not valid (or alone exceeds the per-regex size limit).
+    #[error(transparent)]
+    Invalid(#[from] RegexError),
+    /// The pattern would take more than is left of the config's budget.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+}
+
 /// Compiles a Go RE2 pattern so that it matches what Go would match.
 pub fn compile(pattern: &str) -> Result<Regex, RegexError> {
     let translated = translate(pattern);
-    RegexBuilder::new(&translated).size_limit(SIZE_LIMIT).dfa_size_limit(SIZE_LIMIT).build().map_err(|err| {
-        // The regex crate's message quotes the translated pattern; keep only its last line.
-        let message = err.to_string();
-        let reason = message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&message);
-        RegexError {
-            pattern: pattern.to_string(),
-            message: reason.trim().trim_start_matches("error: ").to_string(),
+    build(&translated, SIZE_LIMIT, SIZE_LIMIT).map_err(|err| invalid(pattern, &err))
+}
+
+/// Compiles a translated pattern with the regex crate's two size limits.
+fn build(translated: &str, size_limit: usize, dfa_size_limit: usize) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(translated).size_limit(size_limit).dfa_size_limit(dfa_size_limit).build()
+}
+
+/// The regex crate's error about `pattern`.
+fn invalid(pattern: &str, err: &regex::Error) -> RegexError {
+    // The regex crate's message quotes the translated pattern; keep only its last line.
+    let message = err.to_string();
+    let reason = message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&message);
+    RegexError {
+        pattern: pattern.to_string(),
+        message: reason.trim().trim_start_matches("error: ").to_string(),
+    }
+}
+
+/// What is left of a config's [`CONFIG_BUDGET`] while its regexes are compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct Budget {
+    budget: usize,
+    used: usize,
+    regexes: usize,
+}
+
+impl Budget {
+    /// A budget of `bytes`.
+    pub(crate) fn new(bytes: usize) -> Budget {
+        Budget { budget: bytes, used: 0, regexes: 0 }
+    }
+
+    /// Bytes charged so far.
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
+        self.used
+    }
+
+    fn left(&self) -> usize {
+        self.budget.saturating_sub(self.used)
+    }
+
+    fn over(&self, needed: Option<usize>) -> OverBudget {
+        OverBudget { budget: self.budget, used: self.used, regexes: self.regexes, needed }
+    }
+
+    /// The per-regex size limit: the regex crate's, or less when less is left, so that a
+    /// pattern too large for the budget stops compiling as soon as it exceeds what is left.
+    fn size_limit(&self) -> usize {
+        SIZE_LIMIT.min(self.left())
+    }
+
+    /// The regex crate's error: a size limit lower than [`SIZE_LIMIT`] exceeded is the budget's.
+    fn error(&self, pattern: &str, err: &regex::Error, size_limit: usize) -> CompileError {
+        match err {
+            regex::Error::CompiledTooBig(_) if size_limit < SIZE_LIMIT => {
+                CompileError::OverBudget(self.over(None))
+            }
+            _ => CompileError::Invalid(invalid(pattern, err)),
         }
-    })
+    }
+
+    /// Compiles a pattern the config keeps, and charges it (see [`CONFIG_BUDGET`]). It is built
+    /// twice: once by the engine under the regex crate, with the same settings, to measure it
+    /// (the regex crate does not say what a regex takes), then by the regex crate.
+    pub(crate) fn compile(&mut self, pattern: &str) -> Result<Regex, CompileError> {
+        let translated = translate(pattern);
+        let size_limit = self.size_limit();
+        let measured = meta::Builder::new()
+            .configure(
+                meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::LeftmostFirst)
+                    .utf8_empty(true)
+                    .nfa_size_limit(Some(size_limit))
+                    .hybrid_cache_capacity(CACHE_MAX),
+            )
+            .syntax(syntax::Config::new().utf8(true))
+            .build(&translated);
+        let compiled = match measured {
+            // Dropped here, before the regex crate builds its own.
+            Ok(re) => re.memory_usage(),
+            // The regex crate fails the same way; its message is the one users know.
+            Err(measure_err) => {
+                return Err(match build(&translated, size_limit, CACHE_MIN) {
+                    Err(err) => self.error(pattern, &err, size_limit),
+                    Ok(_) => CompileError::Invalid(RegexError {
+                        pattern: pattern.to_string(),
+                        message: measure_err.to_string(),
+                    }),
+                })
+            }
+        };
+        let cache = compiled.saturating_mul(CACHE_PER_COMPILED_BYTE).clamp(CACHE_MIN, CACHE_MAX);
+        let charge = compiled.saturating_add(cache.saturating_mul(CACHES_PER_REGEX));
+        if charge > self.left() {
+            return Err(CompileError::OverBudget(self.over(Some(charge))));
+        }
+        let regex =
+            build(&translated, size_limit, cache).map_err(|err| self.error(pattern, &err, size_limit))?;
+        self.used += charge;
+        self.regexes += 1;
+        Ok(regex)
+    }
+
+    /// Checks that a pattern compiles within what is left, without charging it: for patterns
+    /// compiled only to be validated, then dropped.
+    pub(crate) fn validate(&self, pattern: &str) -> Result<(), CompileError> {
+        let size_limit = self.size_limit();
+        build(&translate(pattern), size_limit, CACHE_MIN)
+            .map(drop)
+            .map_err(|err| self.error(pattern, &err, size_limit))
+    }
 }
 
 const DIGIT: &str = "0-9";
@@ -260,6 +438,44 @@ mod tests {
         assert!(!compile(r"^\Qa.b\E$").unwrap().is_match("axb"));
         assert!(compile(r"^\101$").unwrap().is_match("A"));
         assert!(compile(r"^\<x\>$").unwrap().is_match("<x>"));
+    }
+
+    #[test]
+    fn a_budget_charges_what_it_keeps_with_its_caches() {
+        let mut budget = Budget::new(CONFIG_BUDGET);
+        budget.validate(r"[^\n]{0,1500}").unwrap();
+        assert_eq!((budget.used(), budget.regexes), (0, 0), "validating charges nothing");
+        let re = budget.compile(r"^key=\w{8}$").unwrap();
+        assert!(re.is_match("key=abcd1234") && !re.is_match("key=abcdé123"), "translated as compile() does");
+        let small = budget.used();
+        assert!(
+            (CACHES_PER_REGEX * CACHE_MIN..CACHES_PER_REGEX * CACHE_MIN + (64 << 10)).contains(&small),
+            "{small}"
+        );
+        budget.compile(r"[^\n]{0,1500}").unwrap();
+        let wide = budget.used() - small;
+        // About 1.6 MB compiled, and three caches at their ceiling.
+        assert!(
+            (CACHES_PER_REGEX * CACHE_MAX + (1 << 20)..CACHES_PER_REGEX * CACHE_MAX + (2 << 20))
+                .contains(&wide),
+            "{wide}"
+        );
+        assert_eq!(budget.regexes, 2);
+
+        let mut budget = Budget::new(small + wide - 1);
+        budget.compile(r"^key=\w{8}$").unwrap();
+        let err = budget.compile(r"[^\n]{0,1500}").unwrap_err();
+        assert_eq!(
+            err,
+            CompileError::OverBudget(OverBudget {
+                budget: small + wide - 1,
+                used: small,
+                regexes: 1,
+                needed: Some(wide)
+            })
+        );
+        assert_eq!(budget.used(), small, "nothing charged for what did not fit");
+        assert!(matches!(budget.compile("(unclosed"), Err(CompileError::Invalid(_))));
     }
 
     #[test]
