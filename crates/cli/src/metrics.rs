@@ -69,11 +69,7 @@ impl Metrics {
         let run = Run {
             command,
             labels: &self.labels,
-            exit_code: match status {
-                Status::Clean => 0,
-                Status::Findings => 1,
-                Status::InputErrors => 2,
-            },
+            exit_code: status.code(),
             duration: self.started.elapsed(),
             finished: SystemTime::now(),
         };
