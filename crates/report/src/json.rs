@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
 
 use crate::chunks::{write_in_chunks, PARALLEL_FROM};
+use crate::json_text::{self, number, string, value};
 use kubesecops_core::{Finding, ObjectRef, Report, RuleRef};
 
 /// Room for a rendered finding in the chunk buffers: most take 600–800 bytes.
@@ -110,52 +111,6 @@ impl Hasher for AddressHasher {
     }
 }
 
-/// Appends `value` as compact JSON (a string is quoted and escaped as pretty JSON has it).
-fn value(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> io::Result<()> {
-    serde_json::to_writer(out, value).map_err(io::Error::from)
-}
-
-/// Appends `n` in decimal.
-fn number(out: &mut Vec<u8>, n: u32) {
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-}
-
-/// Appends `text` as a JSON string, exactly as serde_json writes it.
-///
-/// Most strings of a report (messages, paths, fingerprints) need no escaping at all: they
-/// are checked eight bytes at a time and copied whole; the others go through serde_json.
-fn string(out: &mut Vec<u8>, text: &str) -> io::Result<()> {
-    if needs_escape(text.as_bytes()) {
-        return value(out, text);
-    }
-    out.reserve(text.len() + 2);
-    out.push(b'"');
-    out.extend_from_slice(text.as_bytes());
-    out.push(b'"');
-    Ok(())
-}
-
-/// Whether `bytes` holds a byte JSON strings must escape: a control character (below
-/// 0x20), a quote or a backslash. Bytes of multi-byte UTF-8 characters are 0x80 and above
-/// and are written as they are, as serde_json does.
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A high bit is set in the lanes of `v` whose byte is below `n` (for n <= 0x80).
-    let below = |v: u64, n: u8| v.wrapping_sub(ONES * u64::from(n)) & !v & HIGHS;
-    let zero = |v: u64| below(v, 1);
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut lanes = [0u8; 8];
-        lanes.copy_from_slice(chunk);
-        let v = u64::from_ne_bytes(lanes);
-        if below(v, 0x20) | zero(v ^ (ONES * u64::from(b'"'))) | zero(v ^ (ONES * u64::from(b'\\'))) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
 fn write_finding(finding: &Finding, cache: &mut Fragments, out: &mut Vec<u8>) -> io::Result<()> {
     if finding.vcs.is_some() || finding.package.is_some() || finding.fixed_version.is_some() {
         let mut text = Vec::new();
@@ -196,7 +151,7 @@ fn write_finding(finding: &Finding, cache: &mut Fragments, out: &mut Vec<u8>) ->
         let ptr = std::sync::Arc::as_ptr(object);
         if cache.last_object.as_ref().is_none_or(|(last, _)| *last != ptr) {
             let mut text = Vec::new();
-            object_fragment(object, &mut text)?;
+            json_text::object(&mut text, object, 3)?;
             cache.last_object = Some((ptr, text));
         }
         out.extend_from_slice(b",\n      \"object\": ");
@@ -224,22 +179,6 @@ fn rule_fragment(rule: &RuleRef, out: &mut Vec<u8>) -> io::Result<()> {
     }
     out.extend_from_slice(b"],\n        \"title\": ");
     value(out, rule.title.as_str())?;
-    out.extend_from_slice(b"\n      }");
-    Ok(())
-}
-
-/// A finding's `object` value, at the depth of a finding's fields.
-fn object_fragment(object: &ObjectRef, out: &mut Vec<u8>) -> io::Result<()> {
-    out.extend_from_slice(b"{\n        \"apiVersion\": ");
-    value(out, object.api_version.as_str())?;
-    out.extend_from_slice(b",\n        \"kind\": ");
-    value(out, object.kind.as_str())?;
-    if !object.namespace.is_empty() {
-        out.extend_from_slice(b",\n        \"namespace\": ");
-        value(out, object.namespace.as_str())?;
-    }
-    out.extend_from_slice(b",\n        \"name\": ");
-    value(out, object.name.as_str())?;
     out.extend_from_slice(b"\n      }");
     Ok(())
 }
@@ -289,40 +228,6 @@ mod tests {
         let mut expected = serde_json::to_vec_pretty(report).unwrap();
         expected.push(b'\n');
         assert!(parallel == expected, "{what}: the parallel rendering differs");
-    }
-
-    #[test]
-    fn numbers_are_written_in_decimal() {
-        for n in [0, 7, 10, 99, 100, 4_096, 1_000_000_007, u32::MAX] {
-            let mut out = Vec::new();
-            number(&mut out, n);
-            assert_eq!(out, n.to_string().into_bytes());
-        }
-    }
-
-    #[test]
-    fn strings_are_written_exactly_as_serde_json_writes_them() {
-        // Every byte in every lane of the eight-byte check, and in the remainder.
-        let mut texts: Vec<String> = Vec::new();
-        for c in (0u8..0x80).map(char::from).chain(['é', '€', '😀', '\u{7f}', '\u{2028}']) {
-            for at in 0..11 {
-                let mut text: String = "abcdefghij".chars().take(at).collect();
-                text.push(c);
-                text.push_str("klmnopq");
-                texts.push(text);
-            }
-        }
-        texts.extend(
-            ["", "\"", "\\", "plain path/to/file.yaml", "container \"web\" runs privileged"]
-                .map(String::from),
-        );
-        for text in &texts {
-            let mut ours = Vec::new();
-            string(&mut ours, text).unwrap();
-            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(text).unwrap(), "{text:?}");
-        }
-        assert!(needs_escape(b"0123456\n"));
-        assert!(!needs_escape("0123456\u{7f}é".as_bytes()));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use kubesecops_core::{Finding, Report, RuleMeta, Severity};
 
 mod chunks;
 mod json;
+mod json_text;
 mod junit;
 pub mod metrics;
 mod sarif;

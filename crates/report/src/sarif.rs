@@ -15,6 +15,7 @@ use kubesecops_core::{Finding, ObjectRef, Package, Report, ReportError, RuleMeta
 use serde::{Serialize, Serializer};
 
 use crate::chunks::{write_in_chunks, PARALLEL_FROM};
+use crate::json_text::{self, newline, number, string};
 use crate::RenderConfig;
 
 const SARIF_SCHEMA: &str =
@@ -32,6 +33,8 @@ const BYTES_PER_RESULT: usize = 3072;
 /// the results then sit at the depth of `runs[0].results[]`.
 const NESTING_HEAD: &[u8] = b"[\n  [\n    [\n      [\n";
 const NESTING_TAIL: &[u8] = b"\n      ]\n    ]\n  ]\n]";
+/// The depth of `runs[0].results[]` in the log: `{`, `runs`, its run, `results`.
+const RESULT_DEPTH: usize = 4;
 /// The `results` of the log rendered without results: the last key of the run.
 const EMPTY_RESULTS: &str = "\n      \"results\": []";
 
@@ -80,7 +83,7 @@ fn render_large(
     write_in_chunks(
         report.findings(),
         BYTES_PER_RESULT,
-        (NESTING_HEAD.len(), NESTING_TAIL.len()),
+        (0, 0),
         |chunk, buffer| render_chunk(chunk, rule_index, buffer),
         out,
     )?;
@@ -88,19 +91,184 @@ fn render_large(
     out.write_all(&shell.as_bytes()[at + EMPTY_RESULTS.len()..])
 }
 
-/// Writes the results of `findings` into `out` nested in three arrays, so that between
-/// NESTING_HEAD and NESTING_TAIL they are as they appear in the log's `results` array:
-/// indented to its depth, separated by `,\n`. (Written around the nesting rather than moved
-/// out of it: a chunk is megabytes.)
+/// Writes the results of `findings` into `out` as they appear in the log's `results` array:
+/// indented to its depth, separated by `,\n`.
+///
+/// The results are written here rather than by serde_json's derived serializer, whose
+/// escaping of every string byte by byte was about a tenth of a large scan's SARIF output:
+/// strings go through [`json_text::string`], as in the JSON renderer. Results with a package
+/// (image scans) go through serde_json. The unit tests compare both with the one-go
+/// rendering.
 fn render_chunk(
     findings: &[Finding],
     rule_index: &BTreeMap<&str, usize>,
     out: &mut Vec<u8>,
 ) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &[[[Results { findings, rule_index }]]])?;
-    if !(out.starts_with(NESTING_HEAD) && out.ends_with(NESTING_TAIL)) {
-        return Err(io::Error::other("SARIF results chunk without its nesting"));
+    let mut uris = LastUri::default();
+    for (i, finding) in findings.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b",\n");
+        }
+        // Every rule id of the findings is in the index: `used_rules` collected them all.
+        let result = result(finding, rule_index[finding.rule.id.as_str()], &mut uris);
+        if result.properties.package.is_some() {
+            let mut text = Vec::new();
+            serde_json::to_writer_pretty(&mut text, &[[[[result]]]])?;
+            let inner = text
+                .strip_prefix(NESTING_HEAD)
+                .and_then(|t| t.strip_suffix(NESTING_TAIL))
+                .ok_or_else(|| io::Error::other("SARIF result without its enclosing arrays"))?;
+            out.extend_from_slice(inner);
+        } else {
+            write_result(&result, out)?;
+        }
     }
+    Ok(())
+}
+
+/// Appends a newline, `depth` levels of indentation and `"name": `.
+fn key(out: &mut Vec<u8>, depth: usize, name: &str) {
+    newline(out, depth);
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\": ");
+}
+
+/// Appends `result` (without a package) at [`RESULT_DEPTH`], as pretty JSON has it.
+fn write_result(result: &SarifResult<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    let depth = RESULT_DEPTH;
+    out.resize(out.len() + 2 * depth, b' ');
+    out.push(b'{');
+    key(out, depth + 1, "ruleId");
+    string(out, result.rule_id)?;
+    out.push(b',');
+    key(out, depth + 1, "ruleIndex");
+    number(out, result.rule_index);
+    out.push(b',');
+    key(out, depth + 1, "level");
+    string(out, result.level)?;
+    out.push(b',');
+    key(out, depth + 1, "message");
+    out.push(b'{');
+    key(out, depth + 2, "text");
+    string(out, result.message.text)?;
+    newline(out, depth + 1);
+    out.extend_from_slice(b"},");
+    key(out, depth + 1, "locations");
+    out.push(b'[');
+    for (i, location) in result.locations.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        newline(out, depth + 2);
+        write_location(location, depth + 2, out)?;
+    }
+    if !result.locations.is_empty() {
+        newline(out, depth + 1);
+    }
+    out.extend_from_slice(b"],");
+    key(out, depth + 1, "partialFingerprints");
+    out.push(b'{');
+    for (i, (name, fingerprint)) in result.partial_fingerprints.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        key(out, depth + 2, name);
+        string(out, fingerprint)?;
+    }
+    if !result.partial_fingerprints.is_empty() {
+        newline(out, depth + 1);
+    }
+    out.extend_from_slice(b"},");
+    key(out, depth + 1, "properties");
+    out.push(b'{');
+    let properties = &result.properties;
+    key(out, depth + 2, "severity");
+    // Severity names are upper-case ASCII words: nothing to escape.
+    out.push(b'"');
+    out.extend_from_slice(properties.severity.as_str().as_bytes());
+    out.push(b'"');
+    if let Some(object) = properties.object {
+        out.push(b',');
+        key(out, depth + 2, "object");
+        json_text::object(out, object, depth + 2)?;
+    }
+    if let Some(fixed_version) = properties.fixed_version {
+        out.push(b',');
+        key(out, depth + 2, "fixedVersion");
+        string(out, fixed_version)?;
+    }
+    newline(out, depth + 1);
+    out.push(b'}');
+    newline(out, depth);
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends `location` as a pretty JSON object whose braces are at `depth`.
+fn write_location(location: &Location, depth: usize, out: &mut Vec<u8>) -> io::Result<()> {
+    out.push(b'{');
+    let mut first = true;
+    if let Some(physical) = &location.physical_location {
+        first = false;
+        key(out, depth + 1, "physicalLocation");
+        out.push(b'{');
+        key(out, depth + 2, "artifactLocation");
+        out.push(b'{');
+        key(out, depth + 3, "uri");
+        string(out, &physical.artifact_location.uri)?;
+        newline(out, depth + 2);
+        out.push(b'}');
+        if let Some(region) = &physical.region {
+            out.push(b',');
+            key(out, depth + 2, "region");
+            out.push(b'{');
+            key(out, depth + 3, "startLine");
+            number(out, region.start_line);
+            if let Some(column) = region.start_column {
+                out.push(b',');
+                key(out, depth + 3, "startColumn");
+                number(out, column);
+            }
+            newline(out, depth + 2);
+            out.push(b'}');
+        }
+        newline(out, depth + 1);
+        out.push(b'}');
+    }
+    if !location.logical_locations.is_empty() {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        key(out, depth + 1, "logicalLocations");
+        out.push(b'[');
+        for (i, logical) in location.logical_locations.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            newline(out, depth + 2);
+            out.push(b'{');
+            if let Some(name) = &logical.name {
+                key(out, depth + 3, "name");
+                string(out, name)?;
+                out.push(b',');
+            }
+            key(out, depth + 3, "fullyQualifiedName");
+            string(out, &logical.fully_qualified_name)?;
+            out.push(b',');
+            key(out, depth + 3, "kind");
+            string(out, logical.kind)?;
+            newline(out, depth + 2);
+            out.push(b'}');
+        }
+        newline(out, depth + 1);
+        out.push(b']');
+    }
+    if !first {
+        newline(out, depth);
+    }
+    out.push(b'}');
     Ok(())
 }
 
@@ -610,6 +778,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn results_written_by_hand_are_those_serde_json_writes() {
+        // Escapes in every string, live objects, absolute URIs, lines and columns or not,
+        // objects with and without a namespace, and results with a package (serde_json's).
+        let findings = varied_findings(2 * 23 * 13);
+        let used = used_rules(&findings);
+        let rule_index: BTreeMap<&str, usize> = used.keys().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut ours = Vec::new();
+        render_chunk(&findings, &rule_index, &mut ours).unwrap();
+        let nested =
+            serde_json::to_vec_pretty(&[[[Results { findings: &findings, rule_index: &rule_index }]]]);
+        let nested = nested.unwrap();
+        let expected = nested.strip_prefix(NESTING_HEAD).and_then(|t| t.strip_suffix(NESTING_TAIL)).unwrap();
+        if ours != expected {
+            let at = ours.iter().zip(expected).position(|(a, b)| a != b).unwrap_or(0);
+            let from = at.saturating_sub(300);
+            let (ours, expected) =
+                (String::from_utf8_lossy(&ours[from..]), String::from_utf8_lossy(&expected[from..]));
+            panic!("differs at byte {at}:\n{ours}\n---\n{expected}");
+        }
+        let text = String::from_utf8(ours).unwrap();
+        assert!(text.contains("\"logicalLocations\"") && text.contains("\"startColumn\": 7"));
+        assert!(text.contains("\"package\"") && text.contains("\\r\\n"), "both paths and escapes were used");
     }
 
     #[test]

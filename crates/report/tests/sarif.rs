@@ -78,6 +78,18 @@ fn sarif_validates_against_the_2_1_0_schema() {
 }
 
 #[test]
+fn large_logs_validate_against_the_schema() {
+    // From 8,192 findings the results are written by hand, in chunks on the thread pool.
+    let sample = sample_report();
+    let findings: Vec<_> = sample.findings().iter().cycle().take(8_300).cloned().collect();
+    let report = Report::with_findings(findings, sample.errors.clone());
+    let log = sarif(&report, &config(&lookup));
+    assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(8_300));
+    let errors = schema_errors(&schema_validator(), &log);
+    assert!(errors.is_empty(), "schema errors: {:#?}", &errors[..errors.len().min(20)]);
+}
+
+#[test]
 fn schema_check_rejects_broken_logs() {
     // The validation above means something only if the schema catches mistakes.
     let validator = schema_validator();
