@@ -4,14 +4,17 @@
 # Generates the corpora with kubesecops-corpus (deterministic), then prints wall time, MB/s,
 # objects/s and peak RSS. checkov is run when found (CHECKOV=/path/to/checkov or on PATH);
 # install it with `python3 -m venv /opt/checkov-venv && /opt/checkov-venv/bin/pip install checkov`.
+# BIN=BINARY measures that kubesecops build instead of building one (the corpora must exist in
+# WORKDIR, or GEN=BINARY name the generator); OTHER=BINARY also runs the 50,000-object JSON and
+# SARIF scans with that build (an earlier commit's), each just before this build's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/kubesecops-bench}
 mkdir -p "$work"
-cargo build -q --release -p kubesecops -p kubesecops-corpus
+[ -n "${BIN:-}" ] || cargo build -q --release -p kubesecops -p kubesecops-corpus
 target_dir=${CARGO_TARGET_DIR:-target}
-bin=$target_dir/release/kubesecops
-gen=$target_dir/release/kubesecops-corpus
+bin=${BIN:-$target_dir/release/kubesecops}
+gen=${GEN:-$target_dir/release/kubesecops-corpus}
 [ -d "$work/c1k" ] || "$gen" 1000 "$work/c1k"
 [ -d "$work/c50k" ] || "$gen" 50000 "$work/c50k"
 
@@ -52,8 +55,11 @@ if command -v perf >/dev/null; then
     | awk '/seconds time elapsed/ {print $1}')
   echo "kubesecops scan 1,000 objects (json), mean of 20 runs: $k1 s wall"
 fi
-RUNS=5 measure "kubesecops scan 50,000 objects (json)" 50000 "$work/c50k" $bin scan "$work/c50k" --format json
-RUNS=5 measure "kubesecops scan 50,000 objects (sarif)" 50000 "$work/c50k" $bin scan "$work/c50k" --format sarif
+for format in json sarif; do
+  [ -n "${OTHER:-}" ] && RUNS=5 measure "OTHER: scan 50,000 objects ($format)" 50000 "$work/c50k" \
+    "$OTHER" scan "$work/c50k" --format $format
+  RUNS=5 measure "kubesecops scan 50,000 objects ($format)" 50000 "$work/c50k" $bin scan "$work/c50k" --format $format
+done
 RUNS=5 measure "kubesecops pss 50,000 objects" 50000 "$work/c50k" $bin pss "$work/c50k"
 checkov=${CHECKOV:-$(command -v checkov || echo /opt/checkov-venv/bin/checkov)}
 if [ -x "$checkov" ]; then
