@@ -60,25 +60,30 @@ pub(crate) fn newline(out: &mut Vec<u8>, depth: usize) {
     out.resize(out.len() + 2 * depth, b' ');
 }
 
+/// Appends a newline, `depth` levels of indentation and `"name": ` (a name that needs no
+/// escaping).
+pub(crate) fn key(out: &mut Vec<u8>, depth: usize, name: &str) {
+    newline(out, depth);
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\": ");
+}
+
 /// Appends an [`ObjectRef`] as a pretty JSON object whose closing brace is at `depth`.
 pub(crate) fn object(out: &mut Vec<u8>, object: &ObjectRef, depth: usize) -> io::Result<()> {
     out.push(b'{');
-    newline(out, depth + 1);
-    out.extend_from_slice(b"\"apiVersion\": ");
+    key(out, depth + 1, "apiVersion");
     string(out, &object.api_version)?;
     out.push(b',');
-    newline(out, depth + 1);
-    out.extend_from_slice(b"\"kind\": ");
+    key(out, depth + 1, "kind");
     string(out, &object.kind)?;
     if !object.namespace.is_empty() {
         out.push(b',');
-        newline(out, depth + 1);
-        out.extend_from_slice(b"\"namespace\": ");
+        key(out, depth + 1, "namespace");
         string(out, &object.namespace)?;
     }
     out.push(b',');
-    newline(out, depth + 1);
-    out.extend_from_slice(b"\"name\": ");
+    key(out, depth + 1, "name");
     string(out, &object.name)?;
     newline(out, depth);
     out.push(b'}');

@@ -15,7 +15,7 @@ use kubesecops_core::{Finding, ObjectRef, Package, Report, ReportError, RuleMeta
 use serde::{Serialize, Serializer};
 
 use crate::chunks::{write_in_chunks, PARALLEL_FROM};
-use crate::json_text::{self, newline, number, string};
+use crate::json_text::{self, key, newline, number, string};
 use crate::RenderConfig;
 
 const SARIF_SCHEMA: &str =
@@ -124,14 +124,6 @@ fn render_chunk(
         }
     }
     Ok(())
-}
-
-/// Appends a newline, `depth` levels of indentation and `"name": `.
-fn key(out: &mut Vec<u8>, depth: usize, name: &str) {
-    newline(out, depth);
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\": ");
 }
 
 /// Appends `result` (without a package) at [`RESULT_DEPTH`], as pretty JSON has it.
