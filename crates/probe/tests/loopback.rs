@@ -16,9 +16,7 @@ fn serve(routes: Vec<(&'static str, u16, String)>) -> u16 {
             let routes = routes.clone();
             std::thread::spawn(move || {
                 let mut stream = stream;
-                let mut buf = vec![0u8; 8192];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).to_string();
+                let request = read_request(&mut stream);
                 let line = request.lines().next().unwrap_or("").to_string();
                 let target = line.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
                 let (status, body) = routes
@@ -35,6 +33,33 @@ fn serve(routes: Vec<(&'static str, u16, String)>) -> u16 {
         }
     });
     port
+}
+
+/// Reads a whole request: headers, then the `Content-Length` body. Answering and closing
+/// before the body has arrived would reset the connection under the client's feet, which
+/// it sees as a failed probe.
+fn read_request(stream: &mut std::net::TcpStream) -> String {
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if bytes.len() >= end + 4 + length {
+                return text;
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return String::from_utf8_lossy(&bytes).to_string(),
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 fn options(timeout_ms: u64, deadline_ms: u64) -> ProbeOptions {
