@@ -325,7 +325,10 @@ async fn watch_files(shared: Arc<Shared>, cert: Arc<ReloadingCert>, interval: Du
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || stamps(&shared)).await.unwrap_or_default()
     };
-    let mut last_cert_error: Option<String> = None;
+    // A failed certificate reload is reported only when the same error is seen on two
+    // polls in a row: a copy caught half-written (a truncated file, a new key beside the old
+    // certificate) is an update in progress, not a broken certificate.
+    let mut cert_error = CertError::default();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -347,17 +350,38 @@ async fn watch_files(shared: Arc<Shared>, cert: Arc<ReloadingCert>, interval: Du
             Ok(true) => {
                 log("TLS certificate reloaded");
                 shared.metrics.observe_cert_reload(true);
-                last_cert_error = None;
+                cert_error = CertError::default();
             }
             Err(err) => {
-                // The files are retried every tick; say so once per distinct error.
-                if last_cert_error.as_deref() != Some(err.as_str()) {
-                    log(&format!("TLS certificate reload failed, keeping the previous one: {err}"));
+                if cert_error.seen(err) {
+                    log(&format!(
+                        "TLS certificate reload failed, keeping the previous one: {}",
+                        cert_error.last
+                    ));
                     shared.metrics.observe_cert_reload(false);
-                    last_cert_error = Some(err);
                 }
             }
         }
+    }
+}
+
+/// The last certificate reload error and on how many polls in a row it was seen.
+#[derive(Default)]
+struct CertError {
+    last: String,
+    polls: u32,
+}
+
+impl CertError {
+    /// Records a failed poll; true exactly once, on the second poll in a row with this error.
+    fn seen(&mut self, err: String) -> bool {
+        if self.polls > 0 && self.last == err {
+            self.polls = self.polls.saturating_add(1);
+        } else {
+            self.last = err;
+            self.polls = 1;
+        }
+        self.polls == 2
     }
 }
 
@@ -393,5 +417,22 @@ fn collect_stamps(path: &Path, out: &mut Vec<(PathBuf, FileStamp)>, depth: usize
             }
         }
         _ => out.push((path.to_path_buf(), file_stamp(path))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CertError;
+
+    #[test]
+    fn a_certificate_error_is_reported_once_when_seen_on_two_polls_in_a_row() {
+        let mut error = CertError::default();
+        // A truncated copy, then the finished one: two different errors, neither persisted.
+        assert!(!error.seen("no PEM certificate found".into()));
+        assert!(!error.seen("keys do not match".into()));
+        assert!(error.seen("keys do not match".into()));
+        assert!(!error.seen("keys do not match".into()));
+        assert!(!error.seen("no PEM certificate found".into()));
+        assert!(error.seen("no PEM certificate found".into()));
     }
 }

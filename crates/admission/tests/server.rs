@@ -28,6 +28,14 @@ fn write_cert(dir: &Path) -> TestCert {
     TestCert { pem }
 }
 
+/// Replaces a file by writing a temporary one and renaming it, as editors and Secret volume
+/// updates do, so that a poll never reads it half-written.
+fn replace_file(path: &Path, content: &str) -> std::io::Result<()> {
+    let temporary = path.with_extension("new");
+    std::fs::write(&temporary, content)?;
+    std::fs::rename(&temporary, path)
+}
+
 struct TestServer {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -231,7 +239,7 @@ fn the_deadline_bounds_evaluation_and_on_error_decides() {
     std::fs::create_dir(dir.path().join("policies")).unwrap();
     std::fs::write(dir.path().join("policies/slow.rego"), SLOW_POLICY).unwrap();
     let config = dir.path().join("webhook.toml");
-    std::fs::write(&config, "deadline_ms = 100\n[rego]\npolicies = [\"policies\"]\n").unwrap();
+    replace_file(&config, "deadline_ms = 100\n[rego]\npolicies = [\"policies\"]\n").unwrap();
     let server = start(dir.path(), Some(config.clone()), |_| {});
     let client = agent(&cert.pem);
 
@@ -246,7 +254,7 @@ fn the_deadline_bounds_evaluation_and_on_error_decides() {
     assert!(message.contains("100 ms"), "{message}");
 
     // Fail open instead: admitted with a warning naming the error.
-    std::fs::write(&config, "deadline_ms = 100\non_error = \"allow\"\n[rego]\npolicies = [\"policies\"]\n")
+    replace_file(&config, "deadline_ms = 100\non_error = \"allow\"\n[rego]\npolicies = [\"policies\"]\n")
         .unwrap();
     eventually("the on_error change to be loaded", || {
         let (_, body) = post(&client, &server, &pod_review("slow-open", false));
@@ -261,18 +269,18 @@ fn policies_reload_on_file_change_and_a_bad_reload_keeps_the_previous_ones() {
     let dir = tempfile::tempdir().unwrap();
     let cert = write_cert(dir.path());
     let config = dir.path().join("webhook.toml");
-    std::fs::write(&config, "[pss]\nlevel = \"baseline\"\nmode = \"warn\"\n").unwrap();
+    replace_file(&config, "[pss]\nlevel = \"baseline\"\nmode = \"warn\"\n").unwrap();
     let server = start(dir.path(), Some(config.clone()), |_| {});
     let client = agent(&cert.pem);
     let allowed =
         |uid: &str| response_of(&post(&client, &server, &pod_review(uid, true)).1)["allowed"] == true;
     assert!(allowed("warned"));
 
-    std::fs::write(&config, "[pss]\nlevel = \"baseline\"\nmode = \"enforce\"\n").unwrap();
+    replace_file(&config, "[pss]\nlevel = \"baseline\"\nmode = \"enforce\"\n").unwrap();
     eventually("the enforce config to be loaded", || !allowed("enforced"));
 
     // A broken config: the enforce policies stay, and readyz and metrics say why.
-    std::fs::write(&config, "[pss]\nlevel = \"strictest\"\n").unwrap();
+    replace_file(&config, "[pss]\nlevel = \"strictest\"\n").unwrap();
     eventually("the failed reload to be reported", || {
         get(&client, &server, "/readyz").1.contains("last policy reload failed")
     });
@@ -288,7 +296,7 @@ fn policies_reload_on_file_change_and_a_bad_reload_keeps_the_previous_ones() {
     // A broken Rego policy is refused the same way.
     std::fs::create_dir(dir.path().join("policies")).unwrap();
     std::fs::write(dir.path().join("policies/p.rego"), "package main\ndeny[msg] {\n").unwrap();
-    std::fs::write(&config, "[pss]\nlevel = \"baseline\"\n[rego]\npolicies = [\"policies\"]\n").unwrap();
+    replace_file(&config, "[pss]\nlevel = \"baseline\"\n[rego]\npolicies = [\"policies\"]\n").unwrap();
     eventually("the Rego error to be reported", || get(&client, &server, "/readyz").1.contains("p.rego"));
     assert!(!allowed("still-enforced-2"));
 }
@@ -298,13 +306,13 @@ fn sighup_reloads_the_policies() {
     let dir = tempfile::tempdir().unwrap();
     let cert = write_cert(dir.path());
     let config = dir.path().join("webhook.toml");
-    std::fs::write(&config, "[pss]\nlevel = \"baseline\"\nmode = \"warn\"\n").unwrap();
+    replace_file(&config, "[pss]\nlevel = \"baseline\"\nmode = \"warn\"\n").unwrap();
     // No file poll within the test's time: only the signal can reload.
     let server = start(dir.path(), Some(config.clone()), |o| o.reload_interval = Duration::from_secs(3600));
     let client = agent(&cert.pem);
     let allowed =
         |uid: &str| response_of(&post(&client, &server, &pod_review(uid, true)).1)["allowed"] == true;
-    std::fs::write(&config, "[pss]\nlevel = \"baseline\"\nmode = \"enforce\"\n").unwrap();
+    replace_file(&config, "[pss]\nlevel = \"baseline\"\nmode = \"enforce\"\n").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert!(allowed("before-signal"));
     let status =
@@ -329,10 +337,16 @@ fn the_certificate_is_reloaded_when_its_files_change() {
     let url = format!("https://localhost:{}/healthz", server.addr.port());
     assert!(agent(&first.pem).get(&url).call().is_err(), "the old certificate is no longer served");
 
-    // A key that does not match its certificate is refused; the current one stays.
+    // A key that does not match its certificate is refused; the current one stays. The plain
+    // write may be seen truncated first: that passing state is not counted as a failure.
     let third = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     std::fs::write(dir.path().join("tls.crt"), third.cert.pem()).unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    eventually("the mismatch to be counted", || {
+        get(&agent(&second.pem), &server, "/metrics")
+            .1
+            .contains("kubesecops_admission_certificate_reloads_total{result=\"failure\"} 1")
+    });
+    std::thread::sleep(Duration::from_millis(300));
     assert!(agent(&second.pem).get(&url).call().is_ok());
     let (_, metrics) = get(&agent(&second.pem), &server, "/metrics");
     assert!(
@@ -362,7 +376,7 @@ fn startup_errors_name_the_file() {
     assert!(err.starts_with("TLS: ") && err.contains("nope.crt"), "{err}");
 
     let config = dir.path().join("webhook.toml");
-    std::fs::write(&config, "mode = \"audit\"\n").unwrap();
+    replace_file(&config, "mode = \"audit\"\n").unwrap();
     let bad_config = ServeOptions::new(
         "127.0.0.1:0".parse().unwrap(),
         dir.path().join("tls.crt"),
