@@ -5,6 +5,7 @@
 //! deadline_ms = 2000                # time allowed for one decision
 //! on_error = "deny"                 # what an evaluation error or a missed deadline does: deny | allow
 //! exempt_namespaces = ["kube-system", "kubesecops-system"]
+//! policy_keys = ["keys/policy.pub"] # minisign keys: every Rego and Gatekeeper file must be signed
 //!
 //! [rules]                           # per-rule modes by id or alias (built-in, PSS, Rego or Gatekeeper)
 //! "KSO-I001" = "warn"
@@ -208,6 +209,10 @@ pub struct Config {
     /// Per-rule modes, by rule id or alias; they win over the group's mode.
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, Mode>,
+    /// minisign public keys; when set, every file of the `[rego]` and `[gatekeeper]` groups
+    /// must carry a detached signature (`FILE.minisig`) by one of them, or nothing is loaded.
+    #[serde(default)]
+    pub policy_keys: Vec<PathBuf>,
     /// Built-in rules, when the table is present.
     pub builtin: Option<BuiltinConfig>,
     /// Pod Security Standards, when the table is present.
@@ -231,6 +236,7 @@ impl Default for Config {
             on_error: OnError::Deny,
             exempt_namespaces: vec!["kube-system".to_string()],
             rules: Default::default(),
+            policy_keys: Vec::new(),
             builtin: Some(BuiltinConfig { min_severity: Some(Severity::High), ..Default::default() }),
             pss: Some(PssConfig {
                 level: Level::Baseline,

@@ -10,7 +10,8 @@
 //! - CONNECT, and subresources other than `ephemeralcontainers`: nothing is evaluated.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use kubesecops_checks::pss::{self, Level, Version};
@@ -19,6 +20,7 @@ use kubesecops_core::{Finding, ReportError, RuleMeta};
 use kubesecops_k8s::Object;
 use kubesecops_policy::gatekeeper::Review;
 use kubesecops_policy::{EnforcementAction, Gatekeeper, Inventory, PolicyOptions, PolicySet};
+use kubesecops_trust::TrustedKeys;
 
 use crate::config::{Config, GroupSettings, Mode, OnError};
 use crate::error::ConfigError;
@@ -236,6 +238,12 @@ impl Policies {
             }
         };
         let pss = config.pss.as_ref().map(|p| (p.level, p.version, Group::new(&p.settings(), config)));
+        let trusted = if config.policy_keys.is_empty() {
+            None
+        } else {
+            let keys: Vec<PathBuf> = config.policy_keys.iter().map(|p| config.resolve(p)).collect();
+            Some(TrustedKeys::load(&keys).map_err(|e| invalid(format!("policy_keys: {e}")))?)
+        };
         let rego = match &config.rego {
             None => None,
             Some(rego) => {
@@ -247,7 +255,7 @@ impl Policies {
                     data_paths: rego.data.iter().map(|p| config.resolve(p)).collect(),
                     namespaces: rego.namespaces.clone(),
                     timeout: deadline,
-                    trusted: None,
+                    trusted: trusted.clone(),
                 };
                 let set = PolicySet::load(&options)
                     .map_err(|errors| ConfigError::Policies { group: "rego", errors })?;
@@ -273,7 +281,10 @@ impl Policies {
         };
         let gatekeeper = match &config.gatekeeper {
             None => None,
-            Some(gk) => Some((load_gatekeeper(config, gk, deadline)?, Group::new(&gk.settings(), config))),
+            Some(gk) => Some((
+                load_gatekeeper(config, gk, deadline, trusted.as_ref())?,
+                Group::new(&gk.settings(), config),
+            )),
         };
         Ok(Policies {
             on_error: config.on_error,
@@ -523,10 +534,21 @@ fn glob(pattern: &str, value: &str) -> bool {
 
 /// Loads templates and constraints from YAML files and directories, and checks that every
 /// constraint has its template.
+/// Reads a file through its signature check; errors name the file.
+fn read_signed(keys: &TrustedKeys, path: &Path) -> Result<String, ReportError> {
+    let shown = path.display().to_string();
+    let (bytes, _) = keys.read_verified(path).map_err(|e| {
+        let message = e.to_string();
+        ReportError::at(shown.clone(), None, message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message))
+    })?;
+    String::from_utf8(bytes).map_err(|_| ReportError::at(shown, None, "cannot read: not UTF-8 text"))
+}
+
 fn load_gatekeeper(
     config: &Config,
     gk: &crate::config::GatekeeperConfig,
     deadline: Duration,
+    trusted: Option<&TrustedKeys>,
 ) -> Result<Gatekeeper, ConfigError> {
     let mut gatekeeper = Gatekeeper::new(deadline);
     let mut errors = Vec::new();
@@ -534,7 +556,26 @@ fn load_gatekeeper(
     let (sources, discover_errors) = kubesecops_k8s::discover(&paths);
     errors.extend(discover_errors);
     for source in &sources {
-        let loaded = kubesecops_k8s::load_source(source, &Default::default());
+        let loaded = match (trusted, source) {
+            (None, _) => kubesecops_k8s::load_source(source, &Default::default()),
+            // With keys, the text loaded is the text whose signature was checked.
+            (Some(keys), kubesecops_k8s::Source::File(path)) => match read_signed(keys, path) {
+                Ok(text) => kubesecops_k8s::loader::load_text(Arc::from(path.display().to_string()), &text),
+                Err(err) => {
+                    errors.push(err);
+                    continue;
+                }
+            },
+            (Some(_), other) => {
+                errors.push(ReportError::at(
+                    other.display(),
+                    None,
+                    "a Helm chart, kustomization or standard input cannot be signature-checked; with \
+                     policy_keys, list signed YAML files",
+                ));
+                continue;
+            }
+        };
         errors.extend(loaded.errors);
         errors.extend(gatekeeper.add_objects(&loaded.objects));
     }

@@ -385,7 +385,8 @@ impl CertError {
     }
 }
 
-/// Stamps of the config file and of every file under the policy paths it names.
+/// Stamps of the config file, of every file under the policy paths it names, and of the
+/// policy keys and signatures.
 fn policy_stamps(config_path: Option<&Path>) -> Vec<(PathBuf, FileStamp)> {
     let Some(config_path) = config_path else { return Vec::new() };
     let mut stamps = vec![(config_path.to_path_buf(), file_stamp(config_path))];
@@ -396,6 +397,13 @@ fn policy_stamps(config_path: Option<&Path>) -> Vec<(PathBuf, FileStamp)> {
     }
     if let Some(gk) = &config.gatekeeper {
         roots.extend(gk.paths.iter().map(|p| config.resolve(p)));
+    }
+    if !config.policy_keys.is_empty() {
+        // A policy named as a file is signed by the file beside it; keys can be rotated too.
+        let signatures: Vec<PathBuf> =
+            roots.iter().filter(|r| r.is_file()).map(|r| kubesecops_trust::signature_path(r)).collect();
+        roots.extend(signatures);
+        roots.extend(config.policy_keys.iter().map(|p| config.resolve(p)));
     }
     for root in roots {
         collect_stamps(&root, &mut stamps, 0);

@@ -285,3 +285,96 @@ fn gatekeeper_constraint_without_template_is_an_error() {
     assert!(err.contains("no ConstraintTemplate defines kind KsoRequiredLabels"), "{err}");
     assert!(err.contains("c.yaml:1:"), "{err}");
 }
+
+mod signed {
+    use super::*;
+    use kubesecops_admission::ConfigError;
+    use kubesecops_trust::testing::TestKey;
+
+    const POLICY: &str = "package main\n\ndeny[msg] {\n  input.metadata.name == \"root-shell\"\n  msg := \"no root shells\"\n}\n";
+
+    /// Writes `content` to `dir/name` and, when `key` is given, its signature beside it.
+    fn write(dir: &Path, name: &str, content: &str, key: Option<&TestKey>) {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        if let Some(key) = key {
+            let comment = format!("timestamp:1700000000\tfile:{name}");
+            std::fs::write(dir.join(format!("{name}.minisig")), key.sign(content.as_bytes(), &comment, true))
+                .unwrap();
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, TestKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = TestKey::new(3, [9, 8, 7, 6, 5, 4, 3, 2]);
+        write(dir.path(), "keys/policy.pub", &key.public_file(), None);
+        (dir, key)
+    }
+
+    fn load(toml: &str, dir: &Path) -> Result<Policies, ConfigError> {
+        let config = Config::parse(toml, Path::new("webhook.toml"), dir).expect("config parses");
+        Policies::from_config(&config, Path::new("webhook.toml"))
+    }
+
+    const REGO: &str = "policy_keys = [\"keys/policy.pub\"]\n[rego]\npolicies = [\"policies\"]\n";
+
+    #[test]
+    fn signed_rego_policies_load_and_decide() {
+        let (dir, key) = setup();
+        write(dir.path(), "policies/p.rego", POLICY, Some(&key));
+        let policies = load(REGO, dir.path()).expect("signed policies load");
+        let decision = decide(&policies, &create("team", privileged_pod()));
+        let message = decision.response("u").status.unwrap().message;
+        assert!(message.contains("no root shells"), "{message}");
+    }
+
+    #[test]
+    fn a_changed_unsigned_or_foreign_policy_is_refused_and_named() {
+        let (dir, key) = setup();
+        write(dir.path(), "policies/p.rego", POLICY, Some(&key));
+        std::fs::write(dir.path().join("policies/p.rego"), POLICY.replace("root-shell", "nobody")).unwrap();
+        let err = load(REGO, dir.path()).map(drop).expect_err("a changed policy is refused").to_string();
+        assert!(err.contains("p.rego") && err.contains("does not match"), "{err}");
+
+        write(dir.path(), "policies/p.rego", POLICY, Some(&key));
+        write(dir.path(), "policies/extra.rego", "package main\n", None);
+        let err = load(REGO, dir.path()).map(drop).expect_err("an unsigned policy is refused").to_string();
+        assert!(err.contains("extra.rego") && err.contains("not signed"), "{err}");
+
+        let other = TestKey::new(4, [1, 1, 1, 1, 1, 1, 1, 1]);
+        write(dir.path(), "policies/extra.rego", "package main\n", Some(&other));
+        let err = load(REGO, dir.path()).map(drop).expect_err("another key is refused").to_string();
+        assert!(err.contains("extra.rego") && err.contains("not a trusted key"), "{err}");
+
+        // Without policy_keys nothing is checked.
+        assert!(load("[rego]\npolicies = [\"policies\"]\n", dir.path()).is_ok());
+    }
+
+    #[test]
+    fn gatekeeper_files_are_checked_too() {
+        let (dir, key) = setup();
+        write(dir.path(), "gk/template.yaml", TEMPLATE, Some(&key));
+        write(dir.path(), "gk/constraint.yaml", &constraint("need-team", "deny", "team"), Some(&key));
+        let toml = "policy_keys = [\"keys/policy.pub\"]\n[gatekeeper]\npaths = [\"gk\"]\n";
+        let policies = load(toml, dir.path()).expect("signed Gatekeeper files load");
+        assert!(!decide(&policies, &create("apps", hardened_pod())).allowed);
+
+        write(dir.path(), "gk/constraint.yaml", &constraint("need-team", "dryrun", "team"), None);
+        let err = load(toml, dir.path()).map(drop).expect_err("an edited constraint is refused").to_string();
+        assert!(err.starts_with("gatekeeper: "), "{err}");
+        assert!(err.contains("constraint.yaml") && err.contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_key_is_a_config_error() {
+        let (dir, key) = setup();
+        write(dir.path(), "policies/p.rego", POLICY, Some(&key));
+        let err =
+            load("policy_keys = [\"keys/missing.pub\"]\n[rego]\npolicies = [\"policies\"]\n", dir.path())
+                .map(drop)
+                .expect_err("a missing key is an error")
+                .to_string();
+        assert!(err.contains("policy_keys") && err.contains("missing.pub"), "{err}");
+    }
+}

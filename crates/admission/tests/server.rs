@@ -386,3 +386,41 @@ fn startup_errors_name_the_file() {
     let err = bind(bad_config).unwrap();
     assert!(err.contains("webhook.toml:1:8: unknown mode \"audit\""), "{err}");
 }
+
+#[test]
+fn a_policy_changed_without_its_signature_is_not_reloaded() {
+    use kubesecops_trust::testing::TestKey;
+    let dir = tempfile::tempdir().unwrap();
+    let cert = write_cert(dir.path());
+    let key = TestKey::new(5, [5, 4, 3, 2, 1, 0, 1, 2]);
+    std::fs::write(dir.path().join("policy.pub"), key.public_file()).unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    let policy = dir.path().join("policies/p.rego");
+    let deny_named = |name: &str| {
+        format!(
+            "package main\n\ndeny[msg] {{\n  input.metadata.name == \"{name}\"\n  msg := \"no {name}\"\n}}\n"
+        )
+    };
+    let sign = |text: &str| key.sign(text.as_bytes(), "timestamp:1700000000\tfile:p.rego", true);
+    replace_file(&policy, &deny_named("p")).unwrap();
+    replace_file(&dir.path().join("policies/p.rego.minisig"), &sign(&deny_named("p"))).unwrap();
+    let config = dir.path().join("webhook.toml");
+    replace_file(&config, "policy_keys = [\"policy.pub\"]\n[rego]\npolicies = [\"policies\"]\n").unwrap();
+    let server = start(dir.path(), Some(config.clone()), |_| {});
+    let client = agent(&cert.pem);
+    let allowed =
+        |uid: &str| response_of(&post(&client, &server, &pod_review(uid, false)).1)["allowed"] == true;
+    assert!(!allowed("signed"), "the signed policy denies pod p");
+
+    // Edited in place, signature unchanged: refused, the signed policy stays.
+    replace_file(&policy, &deny_named("nobody")).unwrap();
+    eventually("the mismatch to be reported", || {
+        get(&client, &server, "/readyz").1.contains("p.rego: the signature")
+    });
+    assert!(!allowed("still-signed"));
+
+    // Signed again: loaded.
+    replace_file(&dir.path().join("policies/p.rego.minisig"), &sign(&deny_named("nobody"))).unwrap();
+    eventually("the newly signed policy to be loaded", || allowed("resigned"));
+    assert!(!get(&client, &server, "/readyz").1.contains("failed"));
+}

@@ -77,15 +77,17 @@ pub struct PolicySet {
     gatekeeper: Gatekeeper,
 }
 
-/// Checks `path`'s signature when the options trust keys.
-fn verify(options: &PolicyOptions, path: &Path) -> Result<(), ReportError> {
-    let Some(keys) = &options.trusted else { return Ok(()) };
-    keys.verify(path).map(drop).map_err(|e| {
-        let shown = path.display().to_string();
+/// Reads a policy or data file; when the options trust keys, reads it through its signature
+/// check, so that the text used is the text verified.
+fn read_input(options: &PolicyOptions, path: &Path) -> Result<String, ReportError> {
+    let Some(keys) = &options.trusted else { return files::read_text(path) };
+    let shown = path.display().to_string();
+    let (bytes, _) = keys.read_verified(path).map_err(|e| {
         let message = e.to_string();
         let message = message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message).to_string();
-        ReportError::at(shown, None, message)
-    })
+        ReportError::at(shown.clone(), None, message)
+    })?;
+    String::from_utf8(bytes).map_err(|_| ReportError::at(shown, None, "cannot read: not UTF-8 text"))
 }
 
 impl PolicySet {
@@ -116,11 +118,7 @@ impl PolicySet {
                 }
             };
             for path in paths {
-                if let Err(err) = verify(options, &path) {
-                    errors.push(err);
-                    continue;
-                }
-                let text = match files::read_text(&path) {
+                let text = match read_input(options, &path) {
                     Ok(text) => text,
                     Err(err) => {
                         errors.push(err);
@@ -159,11 +157,7 @@ impl PolicySet {
                 }
             };
             for path in paths {
-                if let Err(err) = verify(options, &path) {
-                    errors.push(err);
-                    continue;
-                }
-                match files::read_data(root, &path) {
+                match read_input(options, &path).and_then(|text| files::parse_data(root, &path, &text)) {
                     Ok(doc) => {
                         if let Err(message) = files::merge(&mut data, doc, "data") {
                             errors.push(ReportError::at(path.display().to_string(), None, message));

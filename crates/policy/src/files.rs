@@ -61,10 +61,14 @@ pub(crate) fn read_text(path: &Path) -> Result<String, ReportError> {
 /// inside a directory given by the user is placed under the path of its sub-directories
 /// (`dir/a/b/x.yaml` goes to `data.a.b`); a file given directly goes to the root.
 pub(crate) fn read_data(root: &Path, file: &Path) -> Result<Json, ReportError> {
+    parse_data(root, file, &read_text(file)?)
+}
+
+/// [`read_data`] on text already read.
+pub(crate) fn parse_data(root: &Path, file: &Path, text: &str) -> Result<Json, ReportError> {
     let label = file.display().to_string();
-    let text = read_text(file)?;
     let mut merged = Map::new();
-    for doc in parse_documents(&text) {
+    for doc in parse_documents(text) {
         let doc = doc.map_err(|e| ReportError::at(label.clone(), Some(e.line), e.message))?;
         let Some(root_node) = doc.root else { continue };
         match root_node.to_json() {

@@ -10,10 +10,10 @@
 //! minisign's default since 0.10), verified while streaming the file, and legacy (`Ed`, over
 //! the whole file, `minisign -l`), read into memory up to [`LEGACY_LIMIT`].
 //!
-//! The file is read once for verification; callers read it again to use it. Someone who can
-//! rewrite the file between the two reads could also rewrite whatever the caller reads next,
-//! so that race is outside what a signature protects against (a file changed in transit or on
-//! the medium it was carried on).
+//! [`TrustedKeys::verify`] streams a file of any size and callers read it again to use it;
+//! [`TrustedKeys::read_verified`] returns the very bytes it verified, for inputs small enough
+//! to hold (policies, rules), so that a file replaced between the check and the use (a
+//! ConfigMap update, say) cannot slip in unchecked.
 
 use std::fmt;
 use std::fs::File;
@@ -250,6 +250,39 @@ impl TrustedKeys {
 
     /// Verifies `file` against the signature file `signature`.
     pub fn verify_with(&self, file: &Path, signature: &Path) -> Result<Verified, TrustError> {
+        let input = File::open(file).map_err(io_error(file))?;
+        self.verify_reader(file, signature, input)
+    }
+
+    /// Reads `file` (up to [`LEGACY_LIMIT`] bytes) and verifies what was read against
+    /// `FILE.minisig`: the bytes returned are the bytes verified, however the file changes
+    /// afterwards.
+    pub fn read_verified(&self, file: &Path) -> Result<(Vec<u8>, Verified), TrustError> {
+        let mut bytes = Vec::new();
+        File::open(file)
+            .and_then(|f| f.take(LEGACY_LIMIT + 1).read_to_end(&mut bytes))
+            .map_err(io_error(file))?;
+        if bytes.len() as u64 > LEGACY_LIMIT {
+            return Err(TrustError::LegacyTooLarge { path: file.display().to_string(), limit: LEGACY_LIMIT });
+        }
+        let signature = signature_path(file);
+        if !signature.exists() {
+            return Err(TrustError::Unsigned {
+                path: file.display().to_string(),
+                signature: signature.display().to_string(),
+            });
+        }
+        let verified = self.verify_reader(file, &signature, bytes.as_slice())?;
+        Ok((bytes, verified))
+    }
+
+    /// Verifies the content read from `input` (the content of `file`) against `signature`.
+    fn verify_reader(
+        &self,
+        file: &Path,
+        signature: &Path,
+        mut input: impl Read,
+    ) -> Result<Verified, TrustError> {
         let text = read_small(signature)?;
         let parsed = ParsedSignature::parse(&text, signature)?;
         let trusted =
@@ -265,7 +298,6 @@ impl TrustedKeys {
             path: file.display().to_string(),
             signature: signature.display().to_string(),
         };
-        let mut input = File::open(file).map_err(io_error(file))?;
         if parsed.prehashed {
             let mut verifier = trusted.key.verify_stream(&decoded).map_err(|_| mismatch())?;
             let mut buffer = vec![0u8; 64 * 1024];
@@ -477,6 +509,29 @@ mod tests {
                 "prehashed {prehashed}"
             );
         }
+    }
+
+    #[test]
+    fn read_verified_returns_the_bytes_it_verified_and_refuses_what_verify_refuses() {
+        let s = setup();
+        for prehashed in [true, false] {
+            let file = signed_file(&s, "p.rego", b"package main\n", "timestamp:5\tfile:p.rego", prehashed);
+            let (bytes, verified) = s.keys.read_verified(&file).unwrap();
+            assert_eq!(bytes, b"package main\n");
+            assert_eq!(verified.signed_at, Some(5));
+            std::fs::write(&file, b"package evil\n").unwrap();
+            assert!(
+                matches!(s.keys.read_verified(&file), Err(TrustError::Mismatch { .. })),
+                "prehashed {prehashed}"
+            );
+        }
+        let unsigned = s.dir.path().join("q.rego");
+        std::fs::write(&unsigned, b"package main\n").unwrap();
+        assert!(matches!(s.keys.read_verified(&unsigned), Err(TrustError::Unsigned { .. })));
+        assert!(matches!(
+            s.keys.read_verified(&s.dir.path().join("absent.rego")),
+            Err(TrustError::Io { .. })
+        ));
     }
 
     #[test]
