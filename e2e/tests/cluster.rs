@@ -690,3 +690,52 @@ subjects:
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("basic authentication"));
 }
+
+#[test]
+#[ignore = "end-to-end: .ci/e2e"]
+fn cluster_cluster_scan_loads_only_signed_policies() {
+    use kubesecops_trust::testing::TestKey;
+    let Some(cluster) = Cluster::require() else { return };
+    let _scenario = Scenario::apply(&cluster);
+    let kubeconfig = cluster.kubeconfig.display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let key = TestKey::new(11, [1, 3, 5, 7, 9, 11, 13, 15]);
+    std::fs::write(dir.path().join("policy.pub"), key.public_file()).unwrap();
+    let policy = "package main\n\ndeny[msg] {\n  input.kind == \"Deployment\"\n  input.metadata.name == \"web\"\n  msg := \"web needs a review\"\n}\n";
+    let policy_path = dir.path().join("review.rego");
+    std::fs::write(&policy_path, policy).unwrap();
+    std::fs::write(
+        dir.path().join("review.rego.minisig"),
+        key.sign(policy.as_bytes(), "timestamp:1700000000\tfile:review.rego", true),
+    )
+    .unwrap();
+    let scan = || {
+        kubesecops()
+            .args(["cluster", "scan", "--kubeconfig", &kubeconfig, "--format", "json"])
+            .args(["--policy", &policy_path.display().to_string()])
+            .args(["--policy-key", &dir.path().join("policy.pub").display().to_string()])
+            .output()
+            .unwrap()
+    };
+    let reviewed = |report: &Value| {
+        report["findings"].as_array().unwrap().iter().any(|f| {
+            f["message"] == "web needs a review"
+                && f["object"]["kind"] == "Deployment"
+                && f["object"]["namespace"] == "e2e-cluster-b"
+        })
+    };
+    let out = scan();
+    let report = json(&out);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{}", report["errors"]);
+    assert!(reviewed(&report), "the signed policy's finding on the live Deployment");
+
+    // Changed after signing: not loaded, named, exit 2; the built-in rules still report.
+    std::fs::write(&policy_path, policy.replace("a review", "nothing")).unwrap();
+    let out = scan();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out);
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("review.rego") && errors.contains("does not match"), "{errors}");
+    assert!(!reviewed(&report));
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["rule"]["id"] == "KSO-C001"));
+}

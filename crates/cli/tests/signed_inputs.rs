@@ -1,4 +1,5 @@
-//! Signed inputs (`db import --trusted-key`, `scan --policy-key`) with keys and signatures made
+//! Signed inputs (`db import --trusted-key`, `scan --policy-key`, `runtime replay
+//! --rules-key`) with keys and signatures made
 //! by the real `minisign` tool (Debian's `minisign` package; `.ci/run` installs it). Without
 //! `minisign`, the tests say so and pass, except under `CI=true`, where a missing `minisign`
 //! fails them.
@@ -152,4 +153,52 @@ fn scan_loads_only_policies_signed_by_a_policy_key() {
         !report["findings"].as_array().unwrap().iter().any(|f| f["message"] == "pods need an owner"),
         "{report}"
     );
+}
+
+#[test]
+fn runtime_replay_loads_only_rules_signed_by_a_rules_key() {
+    let Some(minisign) = minisign() else {
+        eprintln!("minisign not on PATH: the signed rules test did not run");
+        return;
+    };
+    let kubesecops = PathBuf::from(env!("CARGO_BIN_EXE_kubesecops"));
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    new_key(&minisign, d, "rules");
+    let rules = "- rule: Pod created\n  desc: a pod was created\n  condition: ka.verb=create and ka.target.resource=pods\n  output: pod %ka.target.name created by %ka.user.name\n  priority: NOTICE\n  source: k8s_audit\n";
+    std::fs::write(d.join("rules.yaml"), rules).unwrap();
+    ok(run(&minisign, &["-S", "-s", "rules.sec", "-m", "rules.yaml"], d));
+    std::fs::write(
+        d.join("audit.jsonl"),
+        r#"{"kind":"Event","auditID":"a1","stage":"ResponseComplete","stageTimestamp":"2024-05-01T10:00:00Z","verb":"create","user":{"username":"mallory"},"objectRef":{"resource":"pods","namespace":"default","name":"web"},"responseStatus":{"code":201}}"#,
+    )
+    .unwrap();
+    let replay = || {
+        run(
+            &kubesecops,
+            &["runtime", "replay", "--rules", "rules.yaml", "--rules-key", "rules.pub", "audit.jsonl"],
+            d,
+        )
+    };
+    let out = replay();
+    assert_eq!(out.status.code(), Some(1), "alerts exit 1: {}", stderr(&out));
+    let alerts = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(alerts.contains("pod web created by mallory"), "{alerts}");
+
+    // Changed after signing: the command stops, naming the file, and evaluates nothing.
+    std::fs::write(d.join("rules.yaml"), rules.replace("NOTICE", "DEBUG")).unwrap();
+    let out = replay();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("rules.yaml") && stderr(&out).contains("does not match"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // Unsigned: refused the same way.
+    std::fs::remove_file(d.join("rules.yaml.minisig")).unwrap();
+    let out = replay();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not signed"), "{}", stderr(&out));
 }

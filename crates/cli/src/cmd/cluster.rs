@@ -15,7 +15,6 @@ use kubesecops_checks::{find_rule, Config, Engine, Index};
 use kubesecops_cluster::{Cluster, ConnectOptions, ListSummary, Selection, SnapshotWriter};
 use kubesecops_core::{Finding, Report, ReportError, Severity};
 use kubesecops_k8s::Object;
-use kubesecops_policy::{PolicyOptions, PolicySet};
 use kubesecops_report::{render, Format, RenderConfig};
 
 use crate::filter::{self, IgnoreFile};
@@ -119,6 +118,10 @@ pub struct ScanArgs {
     /// repeatable.
     #[arg(long, value_name = "PACKAGE")]
     pub rego_namespace: Vec<String>,
+    /// A minisign public key (`minisign.pub`); with one, every `--policy` and `--data` file
+    /// must carry a signature by one of the keys beside it (`FILE.minisig`); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub policy_key: Vec<PathBuf>,
     /// Objects per list request.
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub page_size: u32,
@@ -192,25 +195,9 @@ fn scan(args: ScanArgs) -> Result<Status> {
     let config = Config { allowed_registries: args.allowed_registries.clone(), ..Config::default() };
     let engine = Engine::new(config, |meta| !skip.iter().any(|id| meta.matches(id)));
     let mut errors = Vec::new();
-    let policies = if args.policy.is_empty() && args.data.is_empty() {
-        None
-    } else {
-        let mut options = PolicyOptions {
-            policy_paths: args.policy.clone(),
-            data_paths: args.data.clone(),
-            ..Default::default()
-        };
-        if !args.rego_namespace.is_empty() {
-            options.namespaces = args.rego_namespace.clone();
-        }
-        match PolicySet::load(&options) {
-            Ok(set) => Some(set),
-            Err(e) => {
-                errors.extend(e);
-                None
-            }
-        }
-    };
+    let (policies, policy_errors) =
+        super::scan::load_policy_set(&args.policy, &args.data, &args.rego_namespace, &args.policy_key);
+    errors.extend(policy_errors);
     let cluster = args.connect.connect()?;
     let path: Arc<str> = Arc::from(cluster.location_path());
     let mut findings: Vec<Finding> = Vec::new();

@@ -18,6 +18,7 @@ use kubesecops_core::{fingerprint, Finding, Location, ObjectRef, Report, ReportE
 use kubesecops_report::{render, Format, RenderConfig};
 use kubesecops_runtime::{builtin, event, Alert, AuditEvent, Matching, Priority, RuleLoader, Ruleset};
 use kubesecops_runtime_serve::{follow::StartAt, outputs::WebhookPolicy, ServeConfig};
+use kubesecops_trust::TrustedKeys;
 
 use crate::{output, Status};
 
@@ -72,6 +73,10 @@ pub struct ReplayArgs {
     /// Without it, the built-in rules (docs/runtime-rules).
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// A minisign public key; with one, every --rules file must carry a signature by one of
+    /// the keys beside it (`FILE.minisig`), or the command stops; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rules_key: Vec<PathBuf>,
     /// Audit event files, `-` for stdin.
     #[arg(required = true, value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
@@ -106,6 +111,10 @@ pub struct ServeArgs {
     /// A Falco rules file; repeat the flag for several. Without it, the built-in rules.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// A minisign public key; with one, every --rules file must carry a signature by one of
+    /// the keys beside it (`FILE.minisig`), or the command stops; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rules_key: Vec<PathBuf>,
     /// Also load the built-in rules (before the --rules files).
     #[arg(long)]
     pub builtin: bool,
@@ -158,12 +167,29 @@ pub fn run(args: RuntimeArgs) -> Result<Status> {
 
 /// The rules: the files in order, or the built-in rules when there is none (or with
 /// `builtin`, the built-in rules first).
-fn load_rules(files: &[PathBuf], with_builtin: bool) -> Result<Ruleset> {
+fn load_rules(files: &[PathBuf], keys: &[PathBuf], with_builtin: bool) -> Result<Ruleset> {
     let mut loader = if files.is_empty() || with_builtin { builtin::loader() } else { RuleLoader::new() };
-    for file in files {
-        loader.load_file(file)?;
-    }
+    load_rule_files(&mut loader, files, keys)?;
     Ok(loader.compile()?)
+}
+
+/// Loads rule files in order; with `--rules-key`s, each file's text is read through its
+/// signature check (`FILE.minisig`) and an unsigned or changed file stops the command.
+pub(crate) fn load_rule_files(loader: &mut RuleLoader, files: &[PathBuf], keys: &[PathBuf]) -> Result<()> {
+    if keys.is_empty() {
+        for file in files {
+            loader.load_file(file)?;
+        }
+        return Ok(());
+    }
+    let trusted = TrustedKeys::load(keys).context("--rules-key")?;
+    for file in files {
+        let (bytes, _) = trusted.read_verified(file)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: cannot read: not UTF-8 text", file.display()))?;
+        loader.load_str(&file.display().to_string(), &text)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn matching(value: RuleMatching) -> Matching {
@@ -174,7 +200,8 @@ pub(crate) fn matching(value: RuleMatching) -> Matching {
 }
 
 fn serve(args: ServeArgs) -> Result<Status> {
-    let rules = load_rules(&args.rules, args.builtin)?.with_matching(matching(args.rule_matching));
+    let rules =
+        load_rules(&args.rules, &args.rules_key, args.builtin)?.with_matching(matching(args.rule_matching));
     let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
     output::notices(&notices);
     let stats = rules.stats().clone();
@@ -270,6 +297,7 @@ fn replay(args: ReplayArgs) -> Result<Status> {
         }
         return super::runtime_syscall::replay(
             &args.rules,
+            &args.rules_key,
             &args.events,
             matching(args.rule_matching),
             args.min_priority,
@@ -280,7 +308,7 @@ fn replay(args: ReplayArgs) -> Result<Status> {
         Some(text) => Some(Format::from_str(text).map_err(|e| anyhow::anyhow!("--format: {e}"))?),
         None => None,
     };
-    let rules = load_rules(&args.rules, false)?.with_matching(matching(args.rule_matching));
+    let rules = load_rules(&args.rules, &args.rules_key, false)?.with_matching(matching(args.rule_matching));
     let notices: Vec<String> = rules.notices().iter().map(ToString::to_string).collect();
     output::notices(&notices);
 
@@ -415,6 +443,7 @@ mod tests {
         let args = ReplayArgs {
             source: EventSource::K8sAudit,
             rules: vec![rules],
+            rules_key: Vec::new(),
             events: vec![input],
             rule_matching: RuleMatching::First,
             min_priority: Priority::Debug,
@@ -469,6 +498,7 @@ mod tests {
         let args = ReplayArgs {
             source: EventSource::K8sAudit,
             rules: Vec::new(),
+            rules_key: Vec::new(),
             events: vec![input],
             rule_matching: RuleMatching::First,
             min_priority: Priority::Debug,
@@ -495,6 +525,7 @@ mod tests {
             let args = ReplayArgs {
                 source: EventSource::K8sAudit,
                 rules: vec![rules.clone()],
+                rules_key: Vec::new(),
                 events: vec![input.clone()],
                 rule_matching: RuleMatching::First,
                 min_priority: Priority::Debug,

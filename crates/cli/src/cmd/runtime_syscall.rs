@@ -20,6 +20,10 @@ pub struct SensorArgs {
     /// Without it, the built-in syscall rules.
     #[arg(long = "rules", value_name = "FILE")]
     pub rules: Vec<PathBuf>,
+    /// A minisign public key; with one, every --rules file must carry a signature by one of
+    /// the keys beside it (`FILE.minisig`), or the command stops; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rules_key: Vec<PathBuf>,
     /// Record every enriched event (JSON lines) to FILE, for `runtime replay --source syscall`.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
@@ -64,11 +68,9 @@ pub enum OnOff {
 }
 
 /// The syscall rules: the files in order, or the built-in syscall rules when there is none.
-pub(crate) fn load_rules(files: &[PathBuf]) -> Result<Ruleset> {
+pub(crate) fn load_rules(files: &[PathBuf], keys: &[PathBuf]) -> Result<Ruleset> {
     let mut loader = if files.is_empty() { builtin::syscall_loader() } else { RuleLoader::new() };
-    for file in files {
-        loader.load_file(file)?;
-    }
+    super::runtime::load_rule_files(&mut loader, files, keys)?;
     Ok(loader.compile()?)
 }
 
@@ -187,7 +189,8 @@ pub fn sensor(args: SensorArgs) -> Result<Status> {
     use anyhow::Context;
     use std::sync::atomic::Ordering;
 
-    let rules = load_rules(&args.rules)?.with_matching(super::runtime::matching(args.rule_matching));
+    let rules =
+        load_rules(&args.rules, &args.rules_key)?.with_matching(super::runtime::matching(args.rule_matching));
     announce(&rules);
     let addresses = resolve_host_names();
     refresh_host_names(std::time::Duration::from_secs(args.host_refresh), addresses);
@@ -373,12 +376,13 @@ fn cri_source(
 /// `runtime replay --source syscall`: evaluates the rules over capture files.
 pub fn replay(
     rule_files: &[PathBuf],
+    rule_keys: &[PathBuf],
     inputs: &[PathBuf],
     matching: Matching,
     min_priority: Priority,
     output_path: Option<&Path>,
 ) -> Result<Status> {
-    let rules = load_rules(rule_files)?.with_matching(matching);
+    let rules = load_rules(rule_files, rule_keys)?.with_matching(matching);
     announce(&rules);
     resolve_host_names();
     let mut out = output::open(output_path)?;
@@ -471,7 +475,7 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             files.push(path);
         }
-        let status = replay(&files, &[input], Matching::First, Priority::Debug, Some(&out)).unwrap();
+        let status = replay(&files, &[], &[input], Matching::First, Priority::Debug, Some(&out)).unwrap();
         (status, std::fs::read_to_string(out).unwrap())
     }
 

@@ -299,19 +299,27 @@ fn scan_source(
 /// Loads `--policy`/`--data`; `None` when neither was given. Load errors are returned so the
 /// built-in scan still runs and reports them.
 fn load_policies(args: &ScanArgs) -> (Option<PolicySet>, Vec<ReportError>) {
-    if args.policy.is_empty() && args.data.is_empty() {
+    load_policy_set(&args.policy, &args.data, &args.rego_namespace, &args.policy_key)
+}
+
+/// Loads `--policy` and `--data` files (none: no set), checked against `--policy-key`s when
+/// there are some; shared by `scan` and `cluster scan`.
+pub(crate) fn load_policy_set(
+    policy: &[PathBuf],
+    data: &[PathBuf],
+    namespaces: &[String],
+    keys: &[PathBuf],
+) -> (Option<PolicySet>, Vec<ReportError>) {
+    if policy.is_empty() && data.is_empty() {
         return (None, Vec::new());
     }
-    let mut options = PolicyOptions {
-        policy_paths: args.policy.clone(),
-        data_paths: args.data.clone(),
-        ..Default::default()
-    };
-    if !args.rego_namespace.is_empty() {
-        options.namespaces = args.rego_namespace.clone();
+    let mut options =
+        PolicyOptions { policy_paths: policy.to_vec(), data_paths: data.to_vec(), ..Default::default() };
+    if !namespaces.is_empty() {
+        options.namespaces = namespaces.to_vec();
     }
-    if !args.policy_key.is_empty() {
-        match TrustedKeys::load(&args.policy_key) {
+    if !keys.is_empty() {
+        match TrustedKeys::load(keys) {
             Ok(keys) => options.trusted = Some(keys),
             // A key that cannot be read must not leave the policies unchecked.
             Err(e) => return (None, vec![ReportError::at("--policy-key", None, e.to_string())]),
