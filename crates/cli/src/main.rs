@@ -101,6 +101,8 @@ impl From<Status> for ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let started = std::time::Instant::now();
+    let metrics = metrics_of(&cli.command);
     let result = match cli.command {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Probe(args) => cmd::probe::run(args),
@@ -125,8 +127,27 @@ fn main() -> ExitCode {
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("kubesecops: error: {err:#}");
+            if let Some((command, args)) = metrics {
+                metrics::publish_failure(command, &args, started, &err);
+            }
             ExitCode::from(2)
         }
+    }
+}
+
+/// The metric name and `--metrics-*` flags of the commands that publish metrics.
+fn metrics_of(command: &Command) -> Option<(&'static str, metrics::MetricsArgs)> {
+    match command {
+        Command::Scan(args) => Some(("scan", args.metrics.clone())),
+        Command::Secrets(args) => Some(("secrets", args.metrics.clone())),
+        Command::Image(args) => Some(("image", args.metrics.clone())),
+        Command::Dockerfile(args) => Some(("dockerfile", args.metrics.clone())),
+        Command::Sbom(args) => Some(("sbom", args.metrics.clone())),
+        Command::Cluster(args) => match &args.command {
+            cmd::cluster::ClusterCommand::Scan(scan) => Some(("cluster", scan.metrics.clone())),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

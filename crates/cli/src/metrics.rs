@@ -4,12 +4,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use clap::Args;
-use kubesecops_core::Report;
+use kubesecops_core::{Report, ReportError, SCHEMA_VERSION};
 use kubesecops_report::metrics::{is_label_name, render, Run};
 
 use crate::Status;
@@ -63,9 +64,13 @@ impl MetricsArgs {
     }
 }
 
+/// Whether this process already published (or tried to publish) a run's metrics.
+static PUBLISHED: AtomicBool = AtomicBool::new(false);
+
 impl Metrics {
     /// Writes and pushes the metrics of `report`, which ends with `status`.
     pub fn publish(&self, command: &str, report: &Report, status: Status) -> Result<()> {
+        PUBLISHED.store(true, Ordering::SeqCst);
         let run = Run {
             command,
             labels: &self.labels,
@@ -82,6 +87,29 @@ impl Metrics {
             push(url, command, &self.labels, text)?;
         }
         Ok(())
+    }
+}
+
+/// Publishes the metrics of a `command` that failed with `error` before publishing its own
+/// (an unreadable key, settings or kubeconfig; a cluster that cannot be reached): exit code 2,
+/// the error as the one input error, and no finding series, so that the failure shows on
+/// dashboards instead of leaving the previous run's figures in place. Does nothing when the
+/// command had published, or asked for no metrics. A failure to publish is printed, as the
+/// command's own error is what the exit reports.
+pub fn publish_failure(command: &str, args: &MetricsArgs, started: Instant, error: &anyhow::Error) {
+    if PUBLISHED.load(Ordering::SeqCst) {
+        return;
+    }
+    let Ok(Some(mut metrics)) = args.start() else { return };
+    metrics.started = started;
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        findings: None,
+        sections: Default::default(),
+        errors: vec![ReportError::at(command, None, format!("{error:#}"))],
+    };
+    if let Err(err) = metrics.publish(command, &report, Status::InputErrors) {
+        eprintln!("kubesecops: error: the failed run's metrics: {err:#}");
     }
 }
 

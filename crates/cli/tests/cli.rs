@@ -407,3 +407,40 @@ fn kustomizations_are_rendered_and_findings_point_at_the_base_files() {
     // The namespace comes from the overlay: no finding for the default namespace.
     assert_eq!(line_of("KSO-W001"), None);
 }
+
+#[test]
+fn metrics_are_written_for_a_run_that_fails_before_its_report_and_not_over_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("kubesecops.prom");
+    let metrics_arg = metrics.display().to_string();
+    let examples = repo().join("examples/insecure").display().to_string();
+
+    // A finished scan: its findings.
+    let out = run(&["scan", &examples, "--metrics-file", &metrics_arg, "--metrics-label", "repo=shop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains("kubesecops_findings_by_severity{command=\"scan\",repo=\"shop\",severity=\"HIGH\"}")
+    );
+
+    // The same scan failing before its report (a bad --format): exit 2 and no finding series,
+    // instead of the previous run's figures left in place.
+    let out = run(&[
+        "scan",
+        &examples,
+        "--format",
+        "bogus",
+        "--metrics-file",
+        &metrics_arg,
+        "--metrics-label",
+        "repo=shop",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.lines().any(|l| l == "kubesecops_last_run_exit_code{command=\"scan\",repo=\"shop\"} 2"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l == "kubesecops_input_errors{command=\"scan\",repo=\"shop\"} 1"), "{text}");
+    assert!(!text.contains("kubesecops_findings"), "{text}");
+}

@@ -4,7 +4,8 @@
 //!
 //! Every series carries the `command` label (`scan`, `image`, ...) and the run's own labels.
 //! Counts by severity are written for every severity, zero included, so that "no finding" and
-//! "no data" stay apart in queries.
+//! "no data" stay apart in queries; a run that failed before its findings (a report without
+//! `findings`) writes none of the finding series, only the run's exit code, time and errors.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -57,29 +58,37 @@ pub fn render(report: &Report, run: &Run<'_>, out: &mut impl Write) -> io::Resul
         }
     }
 
-    header(out, "kubesecops_findings", "Findings of the last run, by rule and severity.")?;
-    for ((rule, severity), count) in &by_rule {
-        writeln!(
+    // A run that failed before it had findings (`findings` absent) writes no finding series:
+    // zeros would read as a clean result.
+    if report.findings.is_some() {
+        header(out, "kubesecops_findings", "Findings of the last run, by rule and severity.")?;
+        for ((rule, severity), count) in &by_rule {
+            writeln!(
+                out,
+                "kubesecops_findings{{{common},rule=\"{}\",severity=\"{severity}\"}} {count}",
+                escape_label(rule)
+            )?;
+        }
+        header(
             out,
-            "kubesecops_findings{{{common},rule=\"{}\",severity=\"{severity}\"}} {count}",
-            escape_label(rule)
+            "kubesecops_findings_by_severity",
+            "Findings of the last run by severity, zero included.",
         )?;
-    }
-    header(out, "kubesecops_findings_by_severity", "Findings of the last run by severity, zero included.")?;
-    for (severity, count) in &by_severity {
-        writeln!(out, "kubesecops_findings_by_severity{{{common},severity=\"{severity}\"}} {count}")?;
-    }
-    header(
-        out,
-        "kubesecops_findings_by_namespace",
-        "Findings of the last run on namespaced objects, by namespace and severity.",
-    )?;
-    for ((namespace, severity), count) in &by_namespace {
-        writeln!(
+        for (severity, count) in &by_severity {
+            writeln!(out, "kubesecops_findings_by_severity{{{common},severity=\"{severity}\"}} {count}")?;
+        }
+        header(
             out,
-            "kubesecops_findings_by_namespace{{{common},namespace=\"{}\",severity=\"{severity}\"}} {count}",
-            escape_label(namespace)
+            "kubesecops_findings_by_namespace",
+            "Findings of the last run on namespaced objects, by namespace and severity.",
         )?;
+        for ((namespace, severity), count) in &by_namespace {
+            writeln!(
+                out,
+                "kubesecops_findings_by_namespace{{{common},namespace=\"{}\",severity=\"{severity}\"}} {count}",
+                escape_label(namespace)
+            )?;
+        }
     }
     header(out, "kubesecops_input_errors", "Inputs the last run could not read or parse.")?;
     writeln!(out, "kubesecops_input_errors{{{common}}} {}", report.errors.len())?;
@@ -189,6 +198,20 @@ mod tests {
         );
         // Every series has one HELP and one TYPE line.
         assert_eq!(text.matches("# TYPE ").count(), 7, "{text}");
+    }
+
+    #[test]
+    fn a_run_that_failed_before_its_findings_writes_no_finding_series() {
+        let report = Report {
+            schema_version: kubesecops_core::SCHEMA_VERSION,
+            findings: None,
+            sections: Default::default(),
+            errors: vec![ReportError::at("scan", None, "--policy-key k.pub: cannot read")],
+        };
+        let text = text(&report, &[]);
+        assert!(!text.contains("kubesecops_findings"), "{text}");
+        assert!(text.lines().any(|l| l == r#"kubesecops_input_errors{command="scan"} 1"#), "{text}");
+        assert!(text.lines().any(|l| l == r#"kubesecops_last_run_exit_code{command="scan"} 1"#), "{text}");
     }
 
     #[test]
