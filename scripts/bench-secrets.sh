@@ -8,7 +8,12 @@
 # Prints wall time and MB/s of each run (page cache warm); the large corpus is run three times.
 # With DENSE=1, also a file dense with matches: 40,000 lines of `api_key_N = "<32 random
 # characters>"` (generic API keys), three runs; with OTHER=BINARY, that kubesecops binary (an
-# earlier build) runs beside it on that file.
+# earlier build) runs beside it on that file (and on the sprinkled file and the large corpus,
+# whose reports are compared). With SPRINKLED=1, also a 3 MB file of 750 lines of
+# 4,000 characters where rule keywords (api_key, secret, password, token, ...) recur every few
+# characters between runs of letters and digits, two runs: the worst case found for the
+# built-in rules' lazy DFAs (every keyword-gated regex searches the whole file and keeps
+# building states).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/tmp/kubesecops-bench-secrets}
@@ -66,9 +71,34 @@ if [ "${DENSE:-0}" = 1 ]; then
     fi
   done
 fi
+if [ "${SPRINKLED:-0}" = 1 ]; then
+  mkdir -p "$work/sprinkled"
+  [ -f "$work/sprinkled/text.txt" ] || awk 'BEGIN { srand(7); c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    split("api_key apikey access_key auth_token secret password passwd token bearer_token refresh_token", kw, " ")
+    split("= : _", sep, " ")
+    for (i = 0; i < 750; i++) { line = ""
+      while (length(line) < 4000) { run = ""; n = int(rand() * 30) + 1
+        for (j = 0; j < n; j++) run = run substr(c, int(rand() * 62) + 1, 1)
+        line = line kw[int(rand() * 10) + 1] run sep[int(rand() * 3) + 1] }
+      print line } }' > "$work/sprinkled/text.txt"
+  for run in 1 2; do
+    measure "kubesecops secrets, sprinkled file, run $run" "$work/sprinkled" $bin secrets "$work/sprinkled" --format json
+    echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
+    if [ -n "${OTHER:-}" ]; then
+      measure "$OTHER, sprinkled file, run $run" "$work/sprinkled" "$OTHER" secrets "$work/sprinkled" --format json
+      echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
+    fi
+  done
+fi
 [ "${SKIP_LARGE:-0}" = 1 ] && exit 0
 for run in 1 2 3; do
   measure "kubesecops secrets, large corpus, run $run" "$work/large" $bin secrets "$work/large" --format json
+  if [ -n "${OTHER:-}" ]; then
+    cp "$work/out.txt" "$work/out-this.txt"
+    measure "$OTHER, large corpus, run $run" "$work/large" "$OTHER" secrets "$work/large" --format json
+    cmp -s "$work/out.txt" "$work/out-this.txt" || echo "  the two builds' reports differ on the large corpus"
+    cp "$work/out-this.txt" "$work/out.txt"
+  fi
 done
 echo "findings on the large corpus: $(grep -o '"fingerprint"' "$work/out.txt" | wc -l)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

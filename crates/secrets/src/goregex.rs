@@ -101,10 +101,17 @@ fn mib(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }
 
+/// The lazy-DFA cache capacity of the regexes [`compile`] builds (the built-in rules and
+/// allowlists). On text dense in rule keywords, every keyword-gated regex searches whole files
+/// and keeps adding states: with 64 MiB per regex a 3 MB file took 258-263 MB and 2.7-3.1 s,
+/// with 1 MiB 34-35 MB and 2.0 s, and the generated corpus scans as fast (scripts/bench-secrets.sh
+/// with SPRINKLED=1, docs/benchmarks.md). 256 KiB made that corpus slower.
+const BUILTIN_CACHE: usize = 1 << 20;
+
 /// Compiles a Go RE2 pattern so that it matches what Go would match.
 pub fn compile(pattern: &str) -> Result<Regex, RegexError> {
     let translated = translate(pattern);
-    build(&translated, SIZE_LIMIT, SIZE_LIMIT).map_err(|err| invalid(pattern, &err))
+    build(&translated, SIZE_LIMIT, BUILTIN_CACHE).map_err(|err| invalid(pattern, &err))
 }
 
 /// Compiles a translated pattern with the regex crate's two size limits.
