@@ -56,20 +56,23 @@ if [ -x "$ds" ]; then
 else
   echo "detect-secrets not found: no peer figure"
 fi
+# measure_with_other LABEL DIR: `secrets DIR` with this build, then with $OTHER when set, each
+# followed by its findings count.
+measure_with_other() {
+  measure "kubesecops secrets, $1" "$2" $bin secrets "$2" --format json
+  echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
+  if [ -n "${OTHER:-}" ]; then
+    measure "$OTHER, $1" "$2" "$OTHER" secrets "$2" --format json
+    echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
+  fi
+}
 if [ "${DENSE:-0}" = 1 ]; then
   mkdir -p "$work/dense"
   # Deterministic: awk's rand() with a fixed seed.
   [ -f "$work/dense/keys.env" ] || awk 'BEGIN { srand(1); c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
     for (i = 0; i < 40000; i++) { k = ""; for (j = 0; j < 32; j++) k = k substr(c, int(rand() * 62) + 1, 1)
       printf "api_key_%d = \"%s\"\n", i, k } }' > "$work/dense/keys.env"
-  for run in 1 2 3; do
-    measure "kubesecops secrets, dense file, run $run" "$work/dense" $bin secrets "$work/dense" --format json
-    echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
-    if [ -n "${OTHER:-}" ]; then
-      measure "$OTHER, dense file, run $run" "$work/dense" "$OTHER" secrets "$work/dense" --format json
-      echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
-    fi
-  done
+  for run in 1 2 3; do measure_with_other "dense file, run $run" "$work/dense"; done
 fi
 if [ "${SPRINKLED:-0}" = 1 ]; then
   mkdir -p "$work/sprinkled"
@@ -81,14 +84,7 @@ if [ "${SPRINKLED:-0}" = 1 ]; then
         for (j = 0; j < n; j++) run = run substr(c, int(rand() * 62) + 1, 1)
         line = line kw[int(rand() * 10) + 1] run sep[int(rand() * 3) + 1] }
       print line } }' > "$work/sprinkled/text.txt"
-  for run in 1 2; do
-    measure "kubesecops secrets, sprinkled file, run $run" "$work/sprinkled" $bin secrets "$work/sprinkled" --format json
-    echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
-    if [ -n "${OTHER:-}" ]; then
-      measure "$OTHER, sprinkled file, run $run" "$work/sprinkled" "$OTHER" secrets "$work/sprinkled" --format json
-      echo "  findings: $(grep -c '"fingerprint"' "$work/out.txt")"
-    fi
-  done
+  for run in 1 2; do measure_with_other "sprinkled file, run $run" "$work/sprinkled"; done
 fi
 [ "${SKIP_LARGE:-0}" = 1 ] && exit 0
 for run in 1 2 3; do

@@ -534,16 +534,6 @@ fn glob(pattern: &str, value: &str) -> bool {
 
 /// Loads templates and constraints from YAML files and directories, and checks that every
 /// constraint has its template.
-/// Reads a file through its signature check; errors name the file.
-fn read_signed(keys: &TrustedKeys, path: &Path) -> Result<String, ReportError> {
-    let shown = path.display().to_string();
-    let (bytes, _) = keys.read_verified(path).map_err(|e| {
-        let message = e.to_string();
-        ReportError::at(shown.clone(), None, message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message))
-    })?;
-    String::from_utf8(bytes).map_err(|_| ReportError::at(shown, None, "cannot read: not UTF-8 text"))
-}
-
 fn load_gatekeeper(
     config: &Config,
     gk: &crate::config::GatekeeperConfig,
@@ -559,10 +549,10 @@ fn load_gatekeeper(
         let loaded = match (trusted, source) {
             (None, _) => kubesecops_k8s::load_source(source, &Default::default()),
             // With keys, the text loaded is the text whose signature was checked.
-            (Some(keys), kubesecops_k8s::Source::File(path)) => match read_signed(keys, path) {
+            (Some(keys), kubesecops_k8s::Source::File(path)) => match keys.read_verified_text(path) {
                 Ok(text) => kubesecops_k8s::loader::load_text(Arc::from(path.display().to_string()), &text),
                 Err(err) => {
-                    errors.push(err);
+                    errors.push(ReportError::at(err.path(), None, err.reason()));
                     continue;
                 }
             },

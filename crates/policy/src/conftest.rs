@@ -80,14 +80,10 @@ pub struct PolicySet {
 /// Reads a policy or data file; when the options trust keys, reads it through its signature
 /// check, so that the text used is the text verified.
 fn read_input(options: &PolicyOptions, path: &Path) -> Result<String, ReportError> {
-    let Some(keys) = &options.trusted else { return files::read_text(path) };
-    let shown = path.display().to_string();
-    let (bytes, _) = keys.read_verified(path).map_err(|e| {
-        let message = e.to_string();
-        let message = message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message).to_string();
-        ReportError::at(shown.clone(), None, message)
-    })?;
-    String::from_utf8(bytes).map_err(|_| ReportError::at(shown, None, "cannot read: not UTF-8 text"))
+    match &options.trusted {
+        None => files::read_text(path),
+        Some(keys) => keys.read_verified_text(path).map_err(|e| ReportError::at(e.path(), None, e.reason())),
+    }
 }
 
 impl PolicySet {

@@ -92,6 +92,12 @@ pub enum TrustError {
         /// The signature file.
         signature: String,
     },
+    /// A verified file that was to be read as text is not UTF-8.
+    #[error("{path}: cannot read: not UTF-8 text")]
+    NotText {
+        /// The file.
+        path: String,
+    },
     /// A legacy signature on a file too large to hold in memory.
     #[error(
         "{path}: a legacy (not prehashed) signature on a file over {limit} bytes; sign it again \
@@ -103,6 +109,31 @@ pub enum TrustError {
         /// [`LEGACY_LIMIT`].
         limit: u64,
     },
+}
+
+impl TrustError {
+    /// The file the error is about.
+    pub fn path(&self) -> &str {
+        match self {
+            TrustError::Io { path, .. }
+            | TrustError::Key { path, .. }
+            | TrustError::Malformed { path, .. }
+            | TrustError::Unsigned { path, .. }
+            | TrustError::UntrustedKey { path, .. }
+            | TrustError::Mismatch { path, .. }
+            | TrustError::NotText { path }
+            | TrustError::LegacyTooLarge { path, .. } => path,
+        }
+    }
+
+    /// The message without the leading `PATH: `, for reports that show the path apart.
+    pub fn reason(&self) -> String {
+        let message = self.to_string();
+        match message.strip_prefix(self.path()).and_then(|rest| rest.strip_prefix(": ")) {
+            Some(reason) => reason.to_string(),
+            None => message,
+        }
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TrustError + '_ {
@@ -274,6 +305,12 @@ impl TrustedKeys {
         }
         let verified = self.verify_reader(file, &signature, bytes.as_slice())?;
         Ok((bytes, verified))
+    }
+
+    /// [`TrustedKeys::read_verified`] for a text file (policies, rules): the verified text.
+    pub fn read_verified_text(&self, file: &Path) -> Result<String, TrustError> {
+        let (bytes, _) = self.read_verified(file)?;
+        String::from_utf8(bytes).map_err(|_| TrustError::NotText { path: file.display().to_string() })
     }
 
     /// Verifies the content read from `input` (the content of `file`) against `signature`.
@@ -525,6 +562,11 @@ mod tests {
                 "prehashed {prehashed}"
             );
         }
+        let file = signed_file(&s, "r.rego", b"package main\n", "timestamp:5", true);
+        assert_eq!(s.keys.read_verified_text(&file).unwrap(), "package main\n");
+        let binary = signed_file(&s, "b.bin", &[0xff, 0xfe], "timestamp:5", true);
+        let err = s.keys.read_verified_text(&binary).unwrap_err();
+        assert!(err.path().ends_with("b.bin") && err.reason() == "cannot read: not UTF-8 text", "{err}");
         let unsigned = s.dir.path().join("q.rego");
         std::fs::write(&unsigned, b"package main\n").unwrap();
         assert!(matches!(s.keys.read_verified(&unsigned), Err(TrustError::Unsigned { .. })));

@@ -184,9 +184,7 @@ pub(crate) fn load_rule_files(loader: &mut RuleLoader, files: &[PathBuf], keys: 
     }
     let trusted = TrustedKeys::load(keys).context("--rules-key")?;
     for file in files {
-        let (bytes, _) = trusted.read_verified(file)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| anyhow::anyhow!("{}: cannot read: not UTF-8 text", file.display()))?;
+        let text = trusted.read_verified_text(file)?;
         loader.load_str(&file.display().to_string(), &text)?;
     }
     Ok(())
