@@ -169,15 +169,9 @@ fn write_finding(finding: &Finding, cache: &mut Fragments, out: &mut Vec<u8>) ->
 fn rule_fragment(rule: &RuleRef, out: &mut Vec<u8>) -> io::Result<()> {
     out.extend_from_slice(b"{\n        \"id\": ");
     value(out, rule.id.as_str())?;
-    out.extend_from_slice(b",\n        \"aliases\": [");
-    for (i, alias) in rule.aliases.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"\n          " } else { b",\n          " });
-        value(out, alias.as_str())?;
-    }
-    if !rule.aliases.is_empty() {
-        out.extend_from_slice(b"\n        ");
-    }
-    out.extend_from_slice(b"],\n        \"title\": ");
+    out.extend_from_slice(b",\n        \"aliases\": ");
+    json_text::array(out, 4, &rule.aliases, |out, alias| value(out, alias.as_str()))?;
+    out.extend_from_slice(b",\n        \"title\": ");
     value(out, rule.title.as_str())?;
     out.extend_from_slice(b"\n      }");
     Ok(())

@@ -69,6 +69,29 @@ pub(crate) fn key(out: &mut Vec<u8>, depth: usize, name: &str) {
     out.extend_from_slice(b"\": ");
 }
 
+/// Appends `items` as a pretty JSON array whose closing bracket is at `depth`: one item per
+/// line at `depth + 1`, written by `item`; `[]` when there is none.
+pub(crate) fn array<T>(
+    out: &mut Vec<u8>,
+    depth: usize,
+    items: &[T],
+    mut item: impl FnMut(&mut Vec<u8>, &T) -> io::Result<()>,
+) -> io::Result<()> {
+    out.push(b'[');
+    for (i, each) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        newline(out, depth + 1);
+        item(out, each)?;
+    }
+    if !items.is_empty() {
+        newline(out, depth);
+    }
+    out.push(b']');
+    Ok(())
+}
+
 /// Appends an [`ObjectRef`] as a pretty JSON object whose closing brace is at `depth`.
 pub(crate) fn object(out: &mut Vec<u8>, object: &ObjectRef, depth: usize) -> io::Result<()> {
     out.push(b'{');

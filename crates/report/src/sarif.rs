@@ -147,18 +147,10 @@ fn write_result(result: &SarifResult<'_>, out: &mut Vec<u8>) -> io::Result<()> {
     newline(out, depth + 1);
     out.extend_from_slice(b"},");
     key(out, depth + 1, "locations");
-    out.push(b'[');
-    for (i, location) in result.locations.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        newline(out, depth + 2);
-        write_location(location, depth + 2, out)?;
-    }
-    if !result.locations.is_empty() {
-        newline(out, depth + 1);
-    }
-    out.extend_from_slice(b"],");
+    json_text::array(out, depth + 1, &result.locations, |out, location| {
+        write_location(location, depth + 2, out)
+    })?;
+    out.push(b',');
     key(out, depth + 1, "partialFingerprints");
     out.push(b'{');
     for (i, (name, fingerprint)) in result.partial_fingerprints.iter().enumerate() {
@@ -234,12 +226,7 @@ fn write_location(location: &Location, depth: usize, out: &mut Vec<u8>) -> io::R
         }
         first = false;
         key(out, depth + 1, "logicalLocations");
-        out.push(b'[');
-        for (i, logical) in location.logical_locations.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            newline(out, depth + 2);
+        json_text::array(out, depth + 1, &location.logical_locations, |out, logical| {
             out.push(b'{');
             if let Some(name) = &logical.name {
                 key(out, depth + 3, "name");
@@ -253,9 +240,8 @@ fn write_location(location: &Location, depth: usize, out: &mut Vec<u8>) -> io::R
             string(out, logical.kind)?;
             newline(out, depth + 2);
             out.push(b'}');
-        }
-        newline(out, depth + 1);
-        out.push(b']');
+            Ok(())
+        })?;
     }
     if !first {
         newline(out, depth);
