@@ -98,6 +98,15 @@ pub enum TrustError {
         /// The file.
         path: String,
     },
+    /// A file to be read whole and verified ([`TrustedKeys::read_verified`]) is too large to
+    /// hold in memory.
+    #[error("{path}: over {limit} bytes, too large to read whole and verify")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// [`LEGACY_LIMIT`].
+        limit: u64,
+    },
     /// A legacy signature on a file too large to hold in memory.
     #[error(
         "{path}: a legacy (not prehashed) signature on a file over {limit} bytes; sign it again \
@@ -122,6 +131,7 @@ impl TrustError {
             | TrustError::UntrustedKey { path, .. }
             | TrustError::Mismatch { path, .. }
             | TrustError::NotText { path }
+            | TrustError::TooLarge { path, .. }
             | TrustError::LegacyTooLarge { path, .. } => path,
         }
     }
@@ -134,6 +144,19 @@ impl TrustError {
             None => message,
         }
     }
+}
+
+/// `FILE.minisig`, or [`TrustError::Unsigned`] when it is missing beside an existing file (a
+/// missing file is left to the read, whose error names it).
+fn existing_signature(file: &Path) -> Result<PathBuf, TrustError> {
+    let signature = signature_path(file);
+    if !signature.exists() && file.exists() {
+        return Err(TrustError::Unsigned {
+            path: file.display().to_string(),
+            signature: signature.display().to_string(),
+        });
+    }
+    Ok(signature)
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> TrustError + '_ {
@@ -269,14 +292,7 @@ impl TrustedKeys {
 
     /// Verifies `file` against its signature `FILE.minisig` ([`signature_path`]).
     pub fn verify(&self, file: &Path) -> Result<Verified, TrustError> {
-        let signature = signature_path(file);
-        if !signature.exists() && file.exists() {
-            return Err(TrustError::Unsigned {
-                path: file.display().to_string(),
-                signature: signature.display().to_string(),
-            });
-        }
-        self.verify_with(file, &signature)
+        self.verify_with(file, &existing_signature(file)?)
     }
 
     /// Verifies `file` against the signature file `signature`.
@@ -294,16 +310,9 @@ impl TrustedKeys {
             .and_then(|f| f.take(LEGACY_LIMIT + 1).read_to_end(&mut bytes))
             .map_err(io_error(file))?;
         if bytes.len() as u64 > LEGACY_LIMIT {
-            return Err(TrustError::LegacyTooLarge { path: file.display().to_string(), limit: LEGACY_LIMIT });
+            return Err(TrustError::TooLarge { path: file.display().to_string(), limit: LEGACY_LIMIT });
         }
-        let signature = signature_path(file);
-        if !signature.exists() {
-            return Err(TrustError::Unsigned {
-                path: file.display().to_string(),
-                signature: signature.display().to_string(),
-            });
-        }
-        let verified = self.verify_reader(file, &signature, bytes.as_slice())?;
+        let verified = self.verify_reader(file, &existing_signature(file)?, bytes.as_slice())?;
         Ok((bytes, verified))
     }
 

@@ -296,14 +296,9 @@ fn scan_source(
     result
 }
 
-/// Loads `--policy`/`--data`; `None` when neither was given. Load errors are returned so the
-/// built-in scan still runs and reports them.
-fn load_policies(args: &ScanArgs) -> (Option<PolicySet>, Vec<ReportError>) {
-    load_policy_set(&args.policy, &args.data, &args.rego_namespace, &args.policy_key)
-}
-
 /// Loads `--policy` and `--data` files (none: no set), checked against `--policy-key`s when
-/// there are some; shared by `scan` and `cluster scan`.
+/// there are some; shared by `scan` and `cluster scan`. Load errors are returned so the
+/// built-in scan still runs and reports them.
 pub(crate) fn load_policy_set(
     policy: &[PathBuf],
     data: &[PathBuf],
@@ -361,7 +356,8 @@ pub fn run(args: ScanArgs) -> Result<Status> {
     let engine = Engine::new(resolved.config.clone(), |meta| !skip.iter().any(|id| meta.matches(id)));
     let secrets = LazyScanner { cell: OnceLock::new(), skip };
     let (sources, mut errors) = discover(&args.paths);
-    let (mut policies, policy_load_errors) = load_policies(&args);
+    let (mut policies, policy_load_errors) =
+        load_policy_set(&args.policy, &args.data, &args.rego_namespace, &args.policy_key);
     errors.extend(policy_load_errors);
     // Policies that need the inventory are evaluated in the Gatekeeper pass only.
     let first_pass_policies = policies.as_ref().filter(|set| !set.needs_inventory());
